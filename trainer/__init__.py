@@ -1,0 +1,40 @@
+"""trainer: an offline-first training platform for technical skills."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """The single entry point: build a configured app for one instance folder."""
+    from . import (assets, auth, config as settings, coordinate, db, errors, i18n, learn,
+                   security, status)
+    from .courses.library import CourseLibrary
+
+    values = settings.resolve(config)
+    app = Flask(__name__, instance_path=values["TRAINER_HOME"], instance_relative_config=True)
+    app.config.update(values)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = settings.secret_key(Path(app.instance_path))
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="trainer_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(days=app.config["SESSION_DAYS"]),
+        SEND_FILE_MAX_AGE_DEFAULT=timedelta(days=365),  # static URLs carry a version
+    )
+    app.extensions["trainer"] = SimpleNamespace()
+    db.init_app(app)
+    app.extensions["trainer"].library = CourseLibrary(
+        Path(app.config["COURSES_DIR"]), app.config["COURSE_RELOAD_SECONDS"],
+        url_for_media=learn.media_url,
+    )
+    for module in (assets, i18n, security, errors, auth, learn, coordinate, status):
+        module.init_app(app)
+    return app

@@ -1,0 +1,218 @@
+"""Users, roles, password hashing, sessions, sign-in limits and permissions."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import abort, current_app, g, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from sqlite_utils import Database
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import events
+
+ROLES = ("learner", "trainer", "coordinator")
+STAFF = ("trainer", "coordinator")
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
+MIN_PASSWORD = 4  # a 4-digit PIN is allowed: learners sign in on shared phones
+PASSWORD_METHOD = "scrypt:16384:8:1"  # 16 MB of work memory: affordable on a Raspberry Pi
+# Checked when the username is unknown, so a wrong name costs as much time as a wrong password.
+_DUMMY_HASH = generate_password_hash("not a password", method=PASSWORD_METHOD)
+
+
+class AccountError(ValueError):
+    """Input a person must correct; the message is for them."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    username: str
+    display_name: str
+    role: str
+    active: bool
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF
+
+
+def normalise_username(username: str) -> str:
+    return (username or "").strip().lower()
+
+
+def validate_new_user(db: Database, username: str, password: str, role: str) -> None:
+    """Raise AccountError with a message for the person when these cannot make an account."""
+    if not USERNAME.match(username):
+        raise AccountError(_l("A username has 2 to 32 letters, digits, dots, dashes or "
+                              "underscores, and starts with a letter or digit."))
+    if len(password or "") < MIN_PASSWORD:
+        raise AccountError(_l("The password or PIN needs at least %(n)d characters.",
+                              n=MIN_PASSWORD))
+    if role not in ROLES:
+        raise AccountError(_l("Unknown role: %(role)s.", role=role))
+    if find_by_username(db, username) is not None:
+        raise AccountError(_l("The username %(name)s is taken. Choose another.", name=username))
+
+
+def create_user(db: Database, username: str, password: str, role: str = "learner",
+                display_name: str = "", by: str | None = None) -> str:
+    """Create an account through the event log; returns the new user's id."""
+    username = normalise_username(username)
+    validate_new_user(db, username, password, role)
+    user_id = str(uuid.uuid4())
+    values = {
+        "username": username,
+        "display_name": (display_name or "").strip()[:80],
+        "role": role,
+        "password_hash": generate_password_hash(password, method=PASSWORD_METHOD),
+        "active": True,
+    }
+    events.set_fields(db, "user", user_id, values, by=by)
+    return user_id
+
+
+def _user(row) -> User | None:
+    if row is None:
+        return None
+    return User(id=row[0], username=row[1], display_name=row[2], role=row[3],
+                active=bool(row[4]))
+
+
+USER_COLUMNS = "id, username, display_name, role, active"
+
+
+def find_by_username(db: Database, username: str) -> User | None:
+    row = db.execute(f"SELECT {USER_COLUMNS} FROM users WHERE username = ?",
+                     [normalise_username(username)]).fetchone()
+    return _user(row)
+
+
+def list_users(db: Database) -> list[User]:
+    rows = db.execute(f"SELECT {USER_COLUMNS} FROM users ORDER BY role, username").fetchall()
+    return [_user(row) for row in rows]
+
+
+def count_role(db: Database, role: str) -> int:
+    return db.execute("SELECT count(*) FROM users WHERE role = ? AND active", [role]).fetchone()[0]
+
+
+def authenticate(db: Database, username: str, password: str) -> User | None:
+    """The active user with this username and password, or None."""
+    row = db.execute(f"SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ?",
+                     [normalise_username(username)]).fetchone()
+    if row is None or not row[4]:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not check_password_hash(row[5], password or ""):
+        return None
+    return _user(row)
+
+
+# Sessions live in the database so signing out, or a deactivated account, ends them for real.
+
+
+def start_session(db: Database, user: User) -> None:
+    """Sign in: a fresh session id and CSRF token, never the ones from before."""
+    sid = secrets.token_urlsafe(32)
+    db.execute("INSERT INTO sessions (id, user_id, created_at) VALUES (?, ?, ?)",
+               [sid, user.id, int(time.time())])
+    session.clear()
+    session["sid"] = sid
+    session.permanent = True
+    events.signed_in(db, user.id)
+
+
+def end_session(db: Database) -> None:
+    sid = session.get("sid")
+    if sid:
+        db.execute("DELETE FROM sessions WHERE id = ?", [sid])
+    session.clear()
+
+
+def load_signed_in_user(db: Database) -> User | None:
+    sid = session.get("sid")
+    if not sid:
+        return None
+    oldest = int(time.time()) - current_app.config["SESSION_DAYS"] * 86400
+    row = db.execute(
+        f"SELECT {', '.join('u.' + c.strip() for c in USER_COLUMNS.split(','))} FROM sessions s"
+        " JOIN users u ON u.id = s.user_id WHERE s.id = ? AND s.created_at > ? AND u.active",
+        [sid, oldest],
+    ).fetchone()
+    return _user(row)
+
+
+class SignInLimiter:
+    """Counts failed sign-ins per username and per address over a sliding window."""
+
+    def __init__(self, per_name: int, per_address: int, window: float):
+        self.limits = {"name": per_name, "address": per_address}
+        self.window = window
+        self._failures: dict[tuple[str, str], deque] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque:
+        stamps = self._failures.get(key, deque())
+        while stamps and stamps[0] <= now - self.window:
+            stamps.popleft()
+        return stamps
+
+    def blocked(self, username: str, address: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            return any(
+                len(self._recent((kind, value), now)) >= self.limits[kind]
+                for kind, value in (("name", username), ("address", address))
+            )
+
+    def failed(self, username: str, address: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if len(self._failures) > 10_000:  # forget the oldest keys: memory stays bounded
+                for key in list(self._failures)[:5_000]:
+                    del self._failures[key]
+            for key in (("name", username), ("address", address)):
+                stamps = self._recent(key, now)
+                stamps.append(now)
+                self._failures[key] = stamps
+
+    def succeeded(self, username: str) -> None:
+        with self._lock:
+            self._failures.pop(("name", username), None)
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapped(**kwargs):
+        if g.user is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(**kwargs)
+
+    return wrapped
+
+
+def role_required(*roles: str):
+    def decorate(view):
+        @wraps(view)
+        def wrapped(**kwargs):
+            if g.user is None:
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            if g.user.role not in roles:
+                abort(403)
+            return view(**kwargs)
+
+        return wrapped
+
+    return decorate

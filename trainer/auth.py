@@ -1,0 +1,91 @@
+"""Signing in, signing out and registering."""
+
+from __future__ import annotations
+
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
+                   url_for)
+from flask_babel import gettext as _
+
+from . import accounts, box
+from .db import get_db
+
+bp = Blueprint("auth", __name__)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this box: never another site."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return url_for("learn.home")
+
+
+def limiter() -> accounts.SignInLimiter:
+    return current_app.extensions["trainer"].signin_limiter
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "GET":
+        return render_template("auth/login.html", username="")
+    username = accounts.normalise_username(request.form.get("username", ""))
+    password = request.form.get("password", "")
+    address = request.remote_addr or "unknown"
+    if limiter().blocked(username, address):
+        flash(_("Too many failed tries. Wait a few minutes, then try again."), "error")
+        return render_template("auth/login.html", username=username), 429
+    db = get_db()
+    user = accounts.authenticate(db, username, password)
+    if user is None:
+        limiter().failed(username, address)
+        flash(_("Wrong username or password."), "error")
+        return render_template("auth/login.html", username=username), 401
+    limiter().succeeded(username)
+    accounts.start_session(db, user)
+    return redirect(safe_next(request.args.get("next")))
+
+
+@bp.post("/logout")
+def logout():
+    accounts.end_session(get_db())
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if not g.box["self_registration"]:
+        abort(404)
+    form = {k: request.form.get(k, "") for k in ("username", "display_name")}
+    if request.method == "GET":
+        return render_template("auth/register.html", form=form)
+    db = get_db()
+    password = request.form.get("password", "")
+    if password != request.form.get("confirm", ""):
+        flash(_("The two passwords are not the same."), "error")
+        return render_template("auth/register.html", form=form), 400
+    try:
+        user_id = accounts.create_user(db, form["username"], password, "learner",
+                                       form["display_name"])
+    except accounts.AccountError as error:
+        flash(str(error), "error")
+        return render_template("auth/register.html", form=form), 400
+    accounts.start_session(db, accounts.find_by_username(db, form["username"]))
+    flash(_("Welcome! Your account is ready."), "info")
+    current_app.logger.info("learner %s registered", user_id)
+    return redirect(url_for("learn.home"))
+
+
+def load_user() -> None:
+    if request.endpoint == "static":
+        return
+    db = get_db()
+    g.box = box.box_settings(db)
+    g.user = accounts.load_signed_in_user(db)
+
+
+def init_app(app) -> None:
+    app.extensions["trainer"].signin_limiter = accounts.SignInLimiter(
+        app.config["SIGNIN_MAX_FAILURES"], app.config["SIGNIN_MAX_FAILURES_PER_ADDRESS"],
+        app.config["SIGNIN_WINDOW_SECONDS"])
+    app.before_request(load_user)
+    app.register_blueprint(bp)

@@ -1,0 +1,173 @@
+"""The `trainer` command: each command a few lines calling the modules that do the work."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+
+class Failure(click.ClickException):
+    """A failure explained for people; printed without a traceback."""
+
+
+def make_app(**overrides):
+    from . import create_app
+    from .config import ConfigError
+
+    try:
+        return create_app({k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as error:
+        raise Failure(str(error)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="trainer")
+def cli():
+    """trainer: offline-first courses on a small box."""
+
+
+@cli.command()
+@click.option("--admin", help="Username of the first coordinator.")
+@click.option("--password", help="Their password (at least 4 characters).")
+@click.option("--hub", is_flag=True, help="Make this instance a hub rather than a box.")
+def init(admin, password, hub):
+    """Create the instance (database in TRAINER_HOME) and the first coordinator."""
+    from . import accounts
+    from .db import get_db
+
+    if bool(admin) != bool(password):
+        raise Failure("give both --admin and --password, or neither")
+    app = make_app()
+    with app.app_context():
+        db = get_db()
+        if hub:
+            db.execute("UPDATE node SET role = 'hub' WHERE id = 1")
+        if admin:
+            _add_user(db, admin, password, "coordinator")
+            click.echo(f"Coordinator {accounts.normalise_username(admin)} created.")
+        role = db.execute("SELECT role FROM node").fetchone()[0]
+    click.echo(f"Instance ready in {app.instance_path} (a {role}).")
+
+
+def ensure_coordinator(app) -> None:
+    """A new instance without a coordinator gets a demo one, announced once."""
+    from . import accounts
+    from .db import get_db
+
+    with app.app_context():
+        db = get_db()
+        if accounts.count_role(db, "coordinator"):
+            return
+        password = secrets.token_urlsafe(9)
+        _add_user(db, "coordinator", password, "coordinator")
+    click.echo("This box had no coordinator, so a demo one was created:")
+    click.echo("  username: coordinator")
+    click.echo(f"  password: {password}")
+
+
+@cli.command()
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+@click.option("--threads", default=4, show_default=True, type=int, help="Worker threads.")
+def serve(host, port, threads):
+    """Serve the courses with the production server (waitress)."""
+    import waitress
+
+    app = make_app()
+    ensure_coordinator(app)
+    catalog = app.extensions["trainer"].library.catalog
+    click.echo(f"{len(catalog.courses)} courses loaded from {app.config['COURSES_DIR']}"
+               + (f", {len(catalog.problems)} problems (see Course problems)"
+                  if catalog.problems else ""))
+    shown = "localhost" if host in ("0.0.0.0", "::") else host
+    click.echo(f"Serving on http://{shown}:{port}  (Ctrl+C stops)")
+    sys.stdout.flush()
+    waitress.serve(app, host=host, port=port, threads=threads, ident="trainer",
+                   clear_untrusted_proxy_headers=True, _quiet=True)
+
+
+@cli.command()
+@click.argument("courses_dir", required=False, type=click.Path(path_type=Path))
+def check(courses_dir):
+    """Check courses; one line per problem, exit 1 on any error."""
+    from .courses.catalog import load_catalog
+
+    folder = courses_dir or Path(os.environ.get("TRAINER_COURSES_DIR", "courses"))
+    if not folder.is_dir():
+        raise Failure(f"{folder} is not a folder of courses")
+    catalog = load_catalog(folder)
+    for problem in sorted(catalog.problems, key=lambda p: (str(p.path), p.line, p.col)):
+        click.echo(str(problem))
+    errors = len(catalog.problems.errors)
+    warnings = len(catalog.problems) - errors
+    click.echo(f"{len(catalog.courses)} courses, {errors} errors, {warnings} warnings",
+               err=True)
+    sys.exit(1 if errors else 0)
+
+
+@cli.group()
+def users():
+    """Add and list accounts."""
+
+
+def _add_user(db, username, password, role, display_name=""):
+    from .accounts import AccountError, create_user
+
+    try:
+        return create_user(db, username, password, role, display_name)
+    except AccountError as error:
+        raise Failure(str(error)) from None
+
+
+@users.command("add")
+@click.option("--username", required=True)
+@click.option("--password", required=True, help="Password or PIN (at least 4 characters).")
+@click.option("--role", type=click.Choice(["learner", "trainer", "coordinator"]),
+              default="learner", show_default=True)
+@click.option("--name", "display_name", default="", help="The name shown to trainers.")
+def users_add(username, password, role, display_name):
+    """Create an account."""
+    from .db import get_db
+
+    app = make_app()
+    with app.app_context():
+        _add_user(get_db(), username, password, role, display_name)
+    click.echo(f"{role} {username.strip().lower()} created.")
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON list, for scripts.")
+def users_list(as_json):
+    """List the accounts."""
+    from .accounts import list_users
+    from .db import get_db
+
+    app = make_app()
+    with app.app_context():
+        people = list_users(get_db())
+    if as_json:
+        click.echo(json.dumps([{"id": u.id, "username": u.username, "name": u.display_name,
+                                "role": u.role, "active": u.active} for u in people]))
+        return
+    for user in people:
+        status = "" if user.active else "  (deactivated)"
+        click.echo(f"{user.role:<12} {user.username:<24} {user.display_name}{status}")
+
+
+def main() -> None:
+    try:
+        cli(prog_name="trainer")
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as error:  # a person reads this; TRAINER_DEBUG=1 shows the traceback
+        if os.environ.get("TRAINER_DEBUG"):
+            raise
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)

@@ -1,0 +1,1 @@
+"""Courses as Markdown files: loading, checking, rendering."""

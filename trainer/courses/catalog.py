@@ -1,0 +1,195 @@
+"""Load every course in a folder and check it; problems are collected, never raised."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import frontmatter
+from .lessons import load_lesson, lesson_id_of, pass_mark_problem
+from .model import Course
+from .problems import Problems, did_you_mean
+
+COURSE_FILE = "course.md"
+COURSE_ID = re.compile(r"^[a-z0-9-]+$")
+SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+COURSE_KEYS = ("id", "title", "version", "language", "summary", "authors", "license", "level",
+               "duration", "pass_mark", "completion", "lessons")
+LEVELS = ("beginner", "intermediate", "advanced")
+COMPLETIONS = ("all-lessons-passed", "all-lessons-completed")
+
+
+@dataclass
+class Catalog:
+    courses: dict[str, Course] = field(default_factory=dict)
+    problems: Problems = field(default_factory=Problems)
+
+    def ordered(self) -> list[Course]:
+        return sorted(self.courses.values(), key=lambda course: course.title.lower())
+
+
+def course_folders(courses_dir: Path) -> list[Path]:
+    if not courses_dir.is_dir():
+        return []
+    return sorted(p for p in courses_dir.iterdir()
+                  if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def load_catalog(courses_dir: Path) -> Catalog:
+    catalog = Catalog()
+    if not courses_dir.is_dir():
+        catalog.problems.error(courses_dir, 1, 1, "C000", f"courses folder {courses_dir} "
+                               "does not exist")
+        return catalog
+    first_seen: dict[str, Path] = {}
+    for folder in course_folders(courses_dir):
+        course = load_course(folder, catalog.problems)
+        if course is None:
+            continue
+        if course.id in first_seen:
+            catalog.problems.error(folder / COURSE_FILE, 1, 1, "C005", f"course id "
+                                   f"'{course.id}' is already used by {first_seen[course.id]}")
+            continue
+        first_seen[course.id] = folder / COURSE_FILE
+        catalog.courses[course.id] = course
+    return catalog
+
+
+def load_course(folder: Path, problems: Problems) -> Course | None:
+    """A course, or None when its course.md cannot give it an id, title and version."""
+    path = folder / COURSE_FILE
+    if not path.is_file():
+        problems.warning(folder, 1, 1, "C001", f"folder '{folder.name}' has no course.md, so "
+                         "it is not loaded as a course")
+        return None
+    front = frontmatter.parse(path.read_text(encoding="utf-8"), path, problems, "C002")
+    if front is None or not _required_keys_valid(front, path, problems):
+        return None
+    values = front.values
+    course = Course(
+        id=values["id"], title=str(values["title"]).strip(), version=str(values["version"]),
+        language=str(values.get("language", "en")), path=folder,
+        summary=str(values.get("summary", "")), welcome=front.body,
+        authors=[str(a) for a in values.get("authors") or []],
+        license=str(values.get("license", "")), level=str(values.get("level", "")),
+        duration=str(values.get("duration", "")), pass_mark=str(values.get("pass_mark", "70%")),
+        completion=str(values.get("completion", "all-lessons-passed")),
+        media_version=media_version(folder / "media"),
+    )
+    _check_optional_keys(front, path, problems)
+    _load_lessons(course, front, problems)
+    return course
+
+
+def _required_keys_valid(front, path: Path, problems: Problems) -> bool:
+    values, before = front.values, len(problems.errors)
+    for key in ("id", "title", "version"):
+        if key not in values or values[key] in (None, ""):
+            problems.error(path, 1, 1, "C003", f"course.md has no '{key}:'; add it to the "
+                           "front matter")
+    if "id" in values and not COURSE_ID.match(str(values["id"])):
+        problems.error(path, *front.position("id"), "C004", f"course id '{values['id']}': "
+                       "use lowercase letters, digits and dashes, like solar-basics")
+    if "version" in values and not SEMVER.match(str(values["version"])):
+        problems.error(path, *front.position("version"), "C006", f"version "
+                       f"'{values['version']}': write three numbers like 1.2.0")
+    return len(problems.errors) == before
+
+
+def _check_optional_keys(front, path: Path, problems: Problems) -> None:
+    values = front.values
+    for key in values:
+        if key not in COURSE_KEYS:
+            problems.warning(path, front.position(key)[0], 1, "C014", f"unknown key '{key}'"
+                             f"{did_you_mean(key, COURSE_KEYS)}; it is ignored")
+    if "pass_mark" in values and (message := pass_mark_problem(values["pass_mark"])):
+        problems.error(path, *front.position("pass_mark"), "C010", message)
+    if "language" in values and not LANGUAGE.match(str(values["language"])):
+        problems.error(path, *front.position("language"), "C011", f"language "
+                       f"'{values['language']}': write a language code like en or fr")
+    if "level" in values and values["level"] not in LEVELS:
+        problems.error(path, *front.position("level"), "C012", f"level '{values['level']}'"
+                       f"{did_you_mean(str(values['level']), LEVELS)}: write one of "
+                       f"{', '.join(LEVELS)}")
+    if "completion" in values and values["completion"] not in COMPLETIONS:
+        problems.error(path, *front.position("completion"), "C013", f"completion "
+                       f"'{values['completion']}': write {' or '.join(COMPLETIONS)}")
+
+
+def lesson_files(folder: Path) -> list[Path]:
+    files = [p for p in folder.glob("*.md") if p.name != COURSE_FILE]
+    return sorted(files, key=lambda p: (lesson_id_of(p)[0] is None, lesson_id_of(p)[0] or 0,
+                                        p.name))
+
+
+def _load_lessons(course: Course, front, problems: Problems) -> None:
+    files = lesson_files(course.path)
+    by_id: dict[str, Path] = {}
+    for path in files:
+        lesson_id = lesson_id_of(path)[1]
+        if lesson_id in by_id:
+            problems.error(path, 1, 1, "C022", f"lesson id '{lesson_id}' is also used by "
+                           f"{by_id[lesson_id].name}; rename one of them")
+            continue
+        by_id[lesson_id] = path
+    order = _lesson_order(course, front, by_id, problems)
+    seen_questions: dict[str, str] = {}
+    for lesson_id in order:
+        lesson = load_lesson(by_id[lesson_id], course.path, problems)
+        if lesson is None:
+            continue
+        _check_question_ids(lesson, seen_questions, problems)
+        course.lessons.append(lesson)
+    if not by_id:
+        problems.error(course.path / COURSE_FILE, 1, 1, "C023", f"course '{course.id}' has no "
+                       "lessons; add a file like 01-introduction.md")
+
+
+def _lesson_order(course: Course, front, by_id: dict, problems: Problems) -> list[str]:
+    listed = front.values.get("lessons")
+    if listed is None:
+        return list(by_id)
+    path, (line, col) = course.path / COURSE_FILE, front.position("lessons")
+    if not isinstance(listed, list):
+        problems.error(path, line, col, "C020", "lessons: write a list like [safety, ohms-law]")
+        return list(by_id)
+    order = []
+    for name in map(str, listed):
+        if name in by_id:
+            order.append(name)
+        else:
+            problems.error(path, line, col, "C020", f"lesson '{name}' is listed but no file "
+                           f"NN-{name}.md exists{did_you_mean(name, by_id)}")
+    for name, file in by_id.items():
+        if name not in order:
+            problems.error(file, 1, 1, "C021", f"lesson file {file.name} is not in the "
+                           "course's 'lessons:' list; add it there or remove the file")
+    return order
+
+
+def _check_question_ids(lesson, seen: dict[str, str], problems: Problems) -> None:
+    kept = []
+    for question in lesson.questions:
+        if question.id in seen:
+            problems.error(lesson.path, question.line, 1, "Q102", f"duplicate question id "
+                           f"'{question.id}' (first defined at {seen[question.id]})")
+            lesson.quiz_at = {k: q for k, q in lesson.quiz_at.items() if q is not question}
+            continue
+        seen[question.id] = f"{lesson.path.name}:{question.line}"
+        kept.append(question)
+    lesson.questions = kept
+
+
+def media_version(media: Path) -> str:
+    """A short fingerprint of the media folder: names, sizes and modification times."""
+    digest = hashlib.sha256()
+    if media.is_dir():
+        for path in sorted(media.rglob("*")):
+            if path.is_file():
+                stat = path.stat()
+                digest.update(f"{path.relative_to(media)}:{stat.st_size}:{stat.st_mtime_ns};"
+                              .encode())
+    return digest.hexdigest()[:12]

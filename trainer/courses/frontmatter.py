@@ -1,0 +1,55 @@
+"""YAML front matter with the line and column of every key, for errors that point at it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .problems import Problems
+
+FENCE = "---"
+
+
+@dataclass
+class FrontMatter:
+    values: dict = field(default_factory=dict)
+    positions: dict = field(default_factory=dict)  # key -> (line, col) of its value
+    body: str = ""
+    body_line: int = 1  # the file's line number of the body's first line
+
+    def position(self, key: str) -> tuple[int, int]:
+        return self.positions.get(key, (1, 1))
+
+
+def parse(text: str, path: Path, problems: Problems, code: str) -> FrontMatter | None:
+    """Split a file into front matter and body; None (with a problem) if it cannot be read."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != FENCE:
+        return FrontMatter(body=text, body_line=1)
+    end = next((i for i in range(1, len(lines)) if lines[i].strip() in (FENCE, "...")), None)
+    if end is None:
+        problems.error(path, 1, 1, code,
+                       "front matter opened here is never closed; add a line '---' after it")
+        return None
+    source = "".join(lines[1:end])
+    try:
+        node = yaml.compose(source, Loader=yaml.SafeLoader)
+        values = yaml.safe_load(source) if node is not None else {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line, col = (mark.line + 2, mark.column + 1) if mark else (2, 1)
+        problem = getattr(error, "problem", None) or "cannot be read"
+        problems.error(path, line, col, code, f"front matter is not valid YAML: {problem}")
+        return None
+    if values is None:
+        values = {}
+    if not isinstance(values, dict) or not isinstance(node, yaml.MappingNode):
+        problems.error(path, 2, 1, code, "front matter must be 'key: value' lines")
+        return None
+    positions = {
+        key.value: (value.start_mark.line + 2, value.start_mark.column + 1)
+        for key, value in node.value
+    }
+    return FrontMatter(values, positions, "".join(lines[end + 1:]), end + 2)

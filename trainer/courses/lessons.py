@@ -1,0 +1,142 @@
+"""Load one lesson file: front matter, quiz blocks and images, checked line by line."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from . import frontmatter, quiz
+from .model import Lesson
+from .problems import Problems, did_you_mean
+
+LESSON_FILE = re.compile(r"^(?:(\d+)-)?(.+)\.md$")
+LESSON_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+LESSON_KEYS = ("title", "pass_mark", "attempts", "score_on", "shuffle", "duration")
+FENCE_OPEN = re.compile(r"^(`{3,}|~{3,})\s*([\w+-]*)")
+HIDDEN_FENCES = ("quiz", "gift")  # their raw text never reaches a learner's page
+IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)|<img\b[^>]*?\bsrc\s*="
+                   r"\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
+REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)
+PASS_MARK = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$|^\s*(\d+)\s*/\s*(\d+)\s*$")
+
+
+def lesson_id_of(path: Path) -> tuple[int | None, str]:
+    """The order prefix and the lesson id of a file name like '02-ohms-law.md'."""
+    match = LESSON_FILE.match(path.name)
+    number = int(match.group(1)) if match.group(1) else None
+    return number, match.group(2)
+
+
+def pass_mark_problem(value: object) -> str | None:
+    """Why a pass mark cannot be used, or None when it is fine."""
+    match = PASS_MARK.match(str(value))
+    if match and match.group(1) is not None and float(match.group(1)) <= 100:
+        return None
+    if match and match.group(2) is not None and 0 < int(match.group(3)) \
+            and int(match.group(2)) <= int(match.group(3)):
+        return None
+    return f"pass_mark '{value}': write a percentage like 75% or a fraction like 3/4"
+
+
+def load_lesson(path: Path, course_dir: Path, problems: Problems) -> Lesson | None:
+    text = path.read_text(encoding="utf-8")
+    _, lesson_id = lesson_id_of(path)
+    if not LESSON_ID.match(lesson_id):
+        problems.error(path, 1, 1, "L010", f"lesson file name '{path.name}': use lowercase "
+                       "letters, digits and dashes after the number, like 02-ohms-law.md")
+        return None
+    front = frontmatter.parse(text, path, problems, "L001")
+    if front is None:
+        return None
+    _check_lesson_meta(front, path, problems)
+    lesson = Lesson(id=lesson_id, title=_title(front, path), path=path, body=front.body,
+                    body_line=front.body_line, meta=front.values,
+                    hash=hashlib.sha256(text.encode("utf-8")).hexdigest())
+    _scan_body(lesson, course_dir, problems)
+    return lesson
+
+
+def _title(front, path: Path) -> str:
+    if isinstance(front.values.get("title"), str) and front.values["title"].strip():
+        return front.values["title"].strip()
+    heading = re.search(r"^#\s+(.+?)\s*#*\s*$", front.body, re.MULTILINE)
+    return heading.group(1) if heading else path.stem
+
+
+def _check_lesson_meta(front, path: Path, problems: Problems) -> None:
+    values = front.values
+    for key in values:
+        if key not in LESSON_KEYS:
+            line, col = front.position(key)
+            problems.warning(path, line, 1, "L003", f"unknown key '{key}' in lesson front "
+                             f"matter{did_you_mean(key, LESSON_KEYS)}; it is ignored")
+    if "pass_mark" in values and (message := pass_mark_problem(values["pass_mark"])):
+        problems.error(path, *front.position("pass_mark"), "C010", message)
+    if "attempts" in values and not (isinstance(values["attempts"], int)
+                                     and values["attempts"] > 0):
+        problems.error(path, *front.position("attempts"), "L011",
+                       f"attempts '{values['attempts']}': write a whole number like 3")
+    if values.get("score_on", "first") not in ("first", "best"):
+        problems.error(path, *front.position("score_on"), "L012",
+                       f"score_on '{values['score_on']}': write first or best")
+    if not isinstance(values.get("shuffle", False), bool):
+        problems.error(path, *front.position("shuffle"), "L013",
+                       f"shuffle '{values['shuffle']}': write true or false")
+
+
+def _scan_body(lesson: Lesson, course_dir: Path, problems: Problems) -> None:
+    """Find fences (hiding quiz and gift blocks) and check images outside code."""
+    lines = lesson.body.splitlines()
+    index = 0
+    while index < len(lines):
+        opened = FENCE_OPEN.match(lines[index])
+        if not opened:
+            _check_images(lines[index], lesson.body_line + index, lesson, course_dir, problems)
+            index += 1
+            continue
+        fence, info = opened.group(1), opened.group(2).lower()
+        close = _closing_line(lines, index, fence)
+        if info in HIDDEN_FENCES:
+            _hide_block(lesson, lines, index, close, info, problems)
+        index = len(lines) if close is None else close + 1
+
+
+def _closing_line(lines: list[str], start: int, fence: str) -> int | None:
+    closing = re.compile("^" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}\s*$")
+    return next((i for i in range(start + 1, len(lines)) if closing.match(lines[i])), None)
+
+
+def _hide_block(lesson: Lesson, lines, start: int, close: int | None, info: str,
+                problems: Problems) -> None:
+    fence_line = lesson.body_line + start
+    end = len(lines) - 1 if close is None else close
+    lesson.hidden_spans.append((start, end))
+    if close is None:
+        problems.error(lesson.path, fence_line, 1, "Q020", f"{info} block opened here is "
+                       "never closed; end it with a line of three backticks")
+        return
+    if info != "quiz":
+        return  # GIFT fences are imported by the quiz issue's importer
+    numbered = [(lesson.body_line + i, lines[i]) for i in range(start + 1, close)]
+    question = quiz.parse_block(numbered, fence_line, lesson.path, problems)
+    if question is not None:
+        lesson.questions.append(question)
+        lesson.quiz_at[start] = question
+
+
+def _check_images(line: str, number: int, lesson: Lesson, course_dir: Path,
+                  problems: Problems) -> None:
+    for match in IMAGE.finditer(line):
+        src = match.group(1) or match.group(2)
+        col = match.start() + 1
+        if REMOTE.match(src) and not src.lower().startswith("data:"):
+            problems.warning(lesson.path, number, col, "W402", f"remote image {src} will not "
+                             "load offline; copy it into media/")
+        elif not src.lower().startswith("data:"):
+            target = (lesson.path.parent / src.split("#")[0].split("?")[0]).resolve()
+            if not target.is_relative_to(course_dir.resolve()):
+                problems.error(lesson.path, number, col, "W403", f"image '{src}' is outside "
+                               "the course folder; copy it into media/")
+            elif not target.is_file():
+                problems.warning(lesson.path, number, col, "W401", f"image '{src}' not found")

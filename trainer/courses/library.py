@@ -1,0 +1,96 @@
+"""The courses a running server offers: reloaded when files change, lessons rendered once."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from urllib.parse import quote
+
+from . import sanitize
+from .catalog import Catalog, load_catalog
+from .markdown import RenderedLesson, render, render_lesson
+from .model import Course, Lesson
+
+RENDER_CACHE_SIZE = 256
+
+
+def tree_fingerprint(root: Path) -> tuple:
+    """Names, sizes and modification times of every file below root: cheap to compare."""
+    entries = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            try:
+                stat = os.stat(os.path.join(folder, name))
+            except OSError:
+                continue
+            entries.append((folder, name, stat.st_size, stat.st_mtime_ns))
+    return tuple(entries)
+
+
+class CourseLibrary:
+    """Holds the catalog; checks the folder for changes at most once per `interval` seconds."""
+
+    def __init__(self, courses_dir: Path, interval: float, url_for_media):
+        self.courses_dir = Path(courses_dir)
+        self.interval = interval
+        self.url_for_media = url_for_media  # (course_id, relative path, version) -> URL
+        self._lock = threading.Lock()
+        self._renders: OrderedDict[tuple, RenderedLesson] = OrderedDict()
+        self._fingerprint = tree_fingerprint(self.courses_dir)
+        self._catalog = load_catalog(self.courses_dir)
+        self._checked = time.monotonic()
+
+    @property
+    def catalog(self) -> Catalog:
+        if time.monotonic() - self._checked >= self.interval and self._lock.acquire(False):
+            try:
+                self._reload_if_changed()
+            finally:
+                self._lock.release()
+        return self._catalog
+
+    def _reload_if_changed(self) -> None:
+        self._checked = time.monotonic()
+        fingerprint = tree_fingerprint(self.courses_dir)
+        if fingerprint != self._fingerprint:
+            self._catalog = load_catalog(self.courses_dir)
+            self._fingerprint = fingerprint
+
+    def rendered(self, course: Course, lesson: Lesson) -> RenderedLesson:
+        key = (course.id, lesson.hash, course.media_version)
+        cached = self._renders.get(key)
+        if cached is None:
+            cached = render_lesson(lesson, lambda html: sanitize.clean(
+                html, lambda src: self.image_url(course, lesson.path.parent, src)))
+            self._remember(key, cached)
+        return cached
+
+    def rendered_text(self, course: Course, text: str) -> str:
+        """Sanitised HTML of Markdown that belongs to a course (its welcome text)."""
+        key = (course.id, hashlib.sha256(text.encode("utf-8")).hexdigest(), course.media_version)
+        cached = self._renders.get(key)
+        if cached is None:
+            html, _toc = render(text)
+            cached = sanitize.clean(html, lambda src: self.image_url(course, course.path, src))
+            self._remember(key, cached)
+        return cached
+
+    def _remember(self, key: tuple, value) -> None:
+        with self._lock:
+            self._renders[key] = value
+            while len(self._renders) > RENDER_CACHE_SIZE:
+                self._renders.popitem(last=False)
+
+    def image_url(self, course: Course, base: Path, src: str) -> str | None:
+        """The URL of a relative image under the course's media/, or None when there is none."""
+        media = (course.path / "media").resolve()
+        target = (base / src.split("#")[0].split("?")[0]).resolve()
+        if not target.is_relative_to(media) or not target.is_file():
+            return None
+        relative = quote(target.relative_to(media).as_posix())
+        return self.url_for_media(course.id, relative, course.media_version)

@@ -1,0 +1,89 @@
+"""The one Markdown renderer: one list of extensions, a fresh Markdown object per document."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+
+import markdown as python_markdown
+
+from .model import Lesson
+from .quiz import Question
+
+EXTENSIONS = [
+    "tables", "admonition", "attr_list", "def_list", "footnotes", "sane_lists", "toc",
+    "pymdownx.superfences", "pymdownx.highlight", "pymdownx.inlinehilite", "pymdownx.details",
+    "pymdownx.tasklist", "pymdownx.mark", "pymdownx.tilde",
+]
+EXTENSION_CONFIGS = {
+    "tables": {"use_align_attribute": True},  # no inline styles
+    "pymdownx.highlight": {"use_pygments": True, "css_class": "highlight", "guess_lang": False},
+    "toc": {"toc_depth": "2-3"},
+}
+QUIZ_MARKER = "<!--trainer-quiz-{}-{}-->"  # a nonce per render: authors cannot forge one
+
+
+@dataclass
+class RenderedLesson:
+    parts: list = field(default_factory=list)  # HTML strings and Question objects, in order
+    toc: list[dict] = field(default_factory=list)  # {"level", "id", "name"} of h2 and h3
+    heading: str = ""  # the lesson's own <h1>, when its Markdown starts with one
+
+    @property
+    def html(self) -> str:
+        return "".join(part for part in self.parts if isinstance(part, str))
+
+    @property
+    def has_code(self) -> bool:
+        return 'class="highlight"' in self.html
+
+
+def render(text: str) -> tuple[str, list[dict]]:
+    """Markdown to (unsanitised HTML, flat table of contents)."""
+    md = python_markdown.Markdown(extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS,
+                                  output_format="html")
+    html = md.convert(text)
+    return html, list(_flatten(md.toc_tokens))
+
+
+def _flatten(tokens):
+    for token in tokens:
+        yield {"level": token["level"], "id": token["id"], "name": token["name"]}
+        yield from _flatten(token["children"])
+
+
+def lesson_source(lesson: Lesson, nonce: str) -> tuple[str, list[Question]]:
+    """The lesson's Markdown with quiz and gift blocks replaced by markers."""
+    lines = lesson.body.splitlines()
+    hidden = {start: end for start, end in lesson.hidden_spans}
+    out, questions, index = [], [], 0
+    while index < len(lines):
+        if index in hidden:
+            if index in lesson.quiz_at:
+                out += ["", QUIZ_MARKER.format(nonce, len(questions)), ""]
+                questions.append(lesson.quiz_at[index])
+            index = hidden[index] + 1
+            continue
+        out.append(lines[index])
+        index += 1
+    return "\n".join(out), questions
+
+
+def render_lesson(lesson: Lesson, clean) -> RenderedLesson:
+    """Render a lesson into sanitised HTML parts with its questions between them."""
+    nonce = secrets.token_hex(8)
+    text, questions = lesson_source(lesson, nonce)
+    html, toc = render(text)
+    pieces = re.split(f"<!--trainer-quiz-{nonce}-(\\d+)-->", html)
+    parts: list = []
+    for index, piece in enumerate(pieces):
+        if index % 2:
+            parts.append(questions[int(piece)])
+        elif piece.strip():
+            parts.append(clean(piece))
+    heading = ""
+    if parts and isinstance(parts[0], str) and parts[0].lstrip().startswith("<h1"):
+        end = parts[0].index("</h1>") + len("</h1>")
+        heading, parts[0] = parts[0][:end].strip(), parts[0][end:]
+    return RenderedLesson(parts=parts, toc=toc, heading=heading)

@@ -1,0 +1,51 @@
+"""What a loaded course is made of."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .quiz import Question
+
+
+@dataclass
+class Lesson:
+    id: str
+    title: str
+    path: Path
+    body: str  # the Markdown after the front matter
+    body_line: int  # the file's line number of the body's first line
+    hash: str  # SHA-256 of the whole file: the render cache's key
+    meta: dict = field(default_factory=dict)
+    questions: list[Question] = field(default_factory=list)
+    hidden_spans: list[tuple[int, int]] = field(default_factory=list)  # body lines, 0-based
+    quiz_at: dict[int, Question] = field(default_factory=dict)  # by its first hidden line
+
+
+@dataclass
+class Course:
+    id: str
+    title: str
+    version: str
+    language: str
+    path: Path
+    summary: str = ""
+    welcome: str = ""
+    authors: list[str] = field(default_factory=list)
+    license: str = ""
+    level: str = ""
+    duration: str = ""
+    pass_mark: str = "70%"
+    completion: str = "all-lessons-passed"
+    lessons: list[Lesson] = field(default_factory=list)
+    media_version: str = ""  # changes whenever a file in media/ changes
+
+    def lesson(self, lesson_id: str) -> Lesson | None:
+        return next((lesson for lesson in self.lessons if lesson.id == lesson_id), None)
+
+    def neighbours(self, lesson_id: str) -> tuple[Lesson | None, Lesson | None]:
+        ids = [lesson.id for lesson in self.lessons]
+        index = ids.index(lesson_id)
+        previous = self.lessons[index - 1] if index > 0 else None
+        following = self.lessons[index + 1] if index + 1 < len(ids) else None
+        return previous, following

@@ -1,0 +1,243 @@
+"""Quiz blocks: parse the text of a ```quiz fence into a Question, or report what is wrong."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .problems import Problems, did_you_mean
+
+TYPES = ("single", "multiple", "truefalse", "text", "numeric", "order", "match", "task")
+HEADER_KEYS = ("id", "type", "points", "shuffle", "attempts", "case", "scoring", "unit")
+QUESTION_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+HEADER_LINE = re.compile(r"^([A-Za-z_][\w-]*):\s*(.*?)\s*$")
+PIN = re.compile(r"\s*\{#([a-z0-9-]+)\}\s*$")
+
+# Answer lines, by the types they belong to.
+ANSWER_PATTERNS = {
+    "choice": re.compile(r"^- \((x|X| )\)\s+(.*)$"),
+    "box": re.compile(r"^- \[(x|X| )\]\s+(.*)$"),
+    "truefalse": re.compile(r"^answer:\s*(\S*)\s*$", re.IGNORECASE),
+    "accepted": re.compile(r"^=(%-?\d+(?:\.\d+)?%)?\s*(.*)$"),
+    "anticipated": re.compile(r"^~\s*(.*)$"),
+    "ordered": re.compile(r"^(\d+)\.\s+(.*)$"),
+    "pair": re.compile(r"^- (.*?)\s*->\s*(.*)$"),
+}
+LINES_OF_TYPE = {
+    "single": ("choice",),
+    "multiple": ("box",),
+    "truefalse": ("truefalse",),
+    "text": ("accepted", "anticipated"),
+    "numeric": ("accepted", "anticipated"),
+    "order": ("ordered",),
+    "match": ("pair",),
+    "task": ("box",),
+}
+FEEDBACK = re.compile(r"^\s{2,}>\s?(.*)$")
+HINT = re.compile(r"^hint:\s*(.*)$")
+EXPLANATION_RULE = "---"
+
+
+@dataclass
+class Option:
+    id: str
+    text: str
+    line: int
+    kind: str  # which answer pattern it matched
+    correct: bool = False
+    weight: str | None = None  # "=%50%" partial credit, kept as written
+    match: str = ""  # the right-hand side of a match pair, or the order position
+    feedback: str = ""
+
+
+@dataclass
+class Question:
+    id: str
+    type: str
+    line: int  # the line of the opening fence
+    header: dict
+    stem: str
+    options: list[Option] = field(default_factory=list)
+    hints: list[str] = field(default_factory=list)
+    explanation: str = ""
+
+
+def _classify(line: str) -> tuple[str, re.Match] | None:
+    for kind, pattern in ANSWER_PATTERNS.items():
+        match = pattern.match(line)
+        if match:
+            return kind, match
+    return None
+
+
+def _split_header(lines: list[tuple[int, str]]):
+    header, positions, index = {}, {}, 0
+    while index < len(lines):
+        number, text = lines[index]
+        if not text.strip():
+            index += 1
+            break
+        match = HEADER_LINE.match(text)
+        if not match:
+            break
+        header[match.group(1)] = match.group(2)
+        positions[match.group(1)] = number
+        index += 1
+    return header, positions, lines[index:]
+
+
+def _answer_section(lines: list[tuple[int, str]]) -> int:
+    """Where the answer lines start: the trailing run of answer, feedback, hint or blank lines."""
+    start = len(lines)
+    for index in range(len(lines) - 1, -1, -1):
+        text = lines[index][1]
+        if not text.strip() or FEEDBACK.match(text) or HINT.match(text) or _classify(text):
+            start = index
+        else:
+            break
+    while start < len(lines) and not lines[start][1].strip():
+        start += 1
+    return start
+
+
+def _infer_type(kinds: set[str]) -> str | None:
+    if kinds == {"choice"}:
+        return "single"
+    if kinds == {"box"}:
+        return "multiple"
+    if kinds == {"truefalse"}:
+        return "truefalse"
+    return None
+
+
+def parse_block(lines: list[tuple[int, str]], fence_line: int, path: Path,
+                problems: Problems) -> Question | None:
+    """Parse one quiz block's lines (numbered as in the file); None when it is unusable."""
+    before = len(problems.errors)
+    header, positions, rest = _split_header(lines)
+    for key, number in positions.items():
+        if key not in HEADER_KEYS:
+            problems.error(path, number, 1, "Q103",
+                           f"unknown key '{key}'{did_you_mean(key, HEADER_KEYS)}")
+    qid = header.get("id", "")
+    if "id" not in header:
+        problems.error(path, fence_line, 1, "Q101", "quiz block has no 'id:' line; add one "
+                       "such as 'id: ohm-current' as the block's first line")
+    elif not QUESTION_ID.match(qid):
+        problems.error(path, positions["id"], 5, "Q105", f"question id '{qid}': use lowercase "
+                       "letters, digits and dashes, like 'ohm-current'")
+    explanation_at = next((i for i, (_, t) in enumerate(rest) if t.strip() == EXPLANATION_RULE),
+                          len(rest))
+    body, explanation = rest[:explanation_at], rest[explanation_at + 1:]
+    start = _answer_section(body)
+    stem = "\n".join(t for _, t in body[:start]).strip()
+    question = Question(id=qid, type=header.get("type", ""), line=fence_line, header=header,
+                        stem=stem, explanation="\n".join(t for _, t in explanation).strip())
+    _read_answer_lines(question, body[start:], path, problems)
+    _check_type(question, positions, path, problems)
+    if not stem:
+        problems.error(path, fence_line, 1, "Q106", f"question '{qid}' has no question text; "
+                       "write it after the header's blank line")
+    return question if len(problems.errors) == before else None
+
+
+def _read_answer_lines(question: Question, lines, path: Path, problems: Problems) -> None:
+    for number, text in lines:
+        if not text.strip():
+            continue
+        if (feedback := FEEDBACK.match(text)) and question.options:
+            option = question.options[-1]
+            option.feedback = (option.feedback + "\n" + feedback.group(1)).strip()
+        elif hint := HINT.match(text):
+            question.hints.append(hint.group(1))
+        elif found := _classify(text):
+            question.options.append(_option(found, number, len(question.options)))
+        else:
+            problems.error(path, number, 1, "Q201", "feedback ('  > …') must follow an answer "
+                           "line")
+
+
+def _option(found, number: int, index: int) -> Option:
+    kind, match = found
+    option = Option(id="", text="", line=number, kind=kind)
+    if kind in ("choice", "box"):
+        option.correct, option.text = match.group(1).lower() == "x", match.group(2)
+    elif kind == "truefalse":
+        option.text, option.correct = match.group(1).lower(), True
+    elif kind == "accepted":
+        option.weight, option.text, option.correct = match.group(1), match.group(2), True
+    elif kind == "anticipated":
+        option.text = match.group(1)
+    elif kind == "ordered":
+        option.match, option.text = match.group(1), match.group(2)
+    elif kind == "pair":
+        option.text, option.match = match.group(1), match.group(2)
+    pinned = PIN.search(option.text)
+    if pinned:
+        option.id, option.text = pinned.group(1), option.text[: pinned.start()]
+    else:
+        option.id = _letter_id(index)
+    option.text = option.text.strip()
+    return option
+
+
+def _letter_id(index: int) -> str:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return letters[index] if index < 26 else letters[index // 26 - 1] + letters[index % 26]
+
+
+def _check_type(question: Question, positions: dict, path: Path, problems: Problems) -> None:
+    kinds = {option.kind for option in question.options}
+    where = (path, question.line, 1)
+    if not question.type:
+        inferred = _infer_type(kinds)
+        if inferred is None:
+            problems.error(*where, "Q104", f"question '{question.id}' needs a 'type:' line "
+                           f"(one of {', '.join(TYPES)})")
+            return
+        question.type = inferred
+    elif question.type not in TYPES:
+        problems.error(path, positions["type"], 7, "Q104", f"unknown type '{question.type}'"
+                       f"{did_you_mean(question.type, TYPES)}; use one of {', '.join(TYPES)}")
+        return
+    allowed = LINES_OF_TYPE[question.type]
+    for option in question.options:
+        if option.kind not in allowed:
+            problems.error(path, option.line, 1, "Q202", f"this line does not fit a "
+                           f"{question.type} question '{question.id}'")
+    question.options = [option for option in question.options if option.kind in allowed]
+    _check_answer_count(question, path, problems)
+
+
+def _check_answer_count(question: Question, path: Path, problems: Problems) -> None:
+    right = [o for o in question.options if o.correct]
+    kind, qid = question.type, question.id
+    if kind in ("single", "multiple", "order", "match") and len(question.options) < 2:
+        problems.error(path, question.line, 1, "Q203", f"{kind} question '{qid}' needs at "
+                       "least two answer lines")
+    elif kind == "single" and len(right) != 1:
+        if right:
+            lines = " and ".join(str(o.line) for o in right)
+            problems.error(path, right[1].line, 3, "Q210", f"single-choice question '{qid}' "
+                           f"marks {len(right)} options correct (lines {lines})")
+        else:
+            problems.error(path, question.line, 1, "Q210", f"single-choice question '{qid}' "
+                           "marks no option correct; write (x) in the right one")
+    elif kind == "multiple" and not right:
+        problems.error(path, question.line, 1, "Q211", f"multiple-choice question '{qid}' "
+                       "marks no box; write [x] in the right ones")
+    elif kind == "truefalse" and (len(right) != 1 or right[0].text not in ("true", "false")):
+        problems.error(path, question.line, 1, "Q212", f"true/false question '{qid}' needs "
+                       "exactly one line 'answer: true' or 'answer: false'")
+    elif kind in ("text", "numeric") and not right:
+        problems.error(path, question.line, 1, "Q213", f"{kind} question '{qid}' needs at "
+                       "least one accepted answer line starting with '='")
+    elif kind == "order":
+        numbers = [int(o.match) for o in question.options]
+        if numbers != list(range(1, len(numbers) + 1)):
+            problems.error(path, question.options[0].line, 1, "Q230", f"order question "
+                           f"'{qid}': number the lines 1, 2, 3… in the right order")
+    elif kind == "task" and not question.options:
+        problems.error(path, question.line, 1, "Q250", f"task '{qid}' needs a checklist of "
+                       "steps, one '- [ ] step' per line")

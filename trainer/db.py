@@ -1,0 +1,178 @@
+"""The SQLite database: connections, pragmas and the append-only schema migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask import current_app, g
+from sqlite_utils import Database, Migrations
+
+DATABASE_FILE = "trainer.db"
+MIGRATIONS = Migrations("trainer")
+
+
+def open_database(path: str | Path) -> Database:
+    """A connection with the pragmas every trainer connection needs."""
+    conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")  # an acknowledged answer survives a power cut
+    conn.execute("PRAGMA foreign_keys=ON")
+    return Database(conn, execute_plugins=False)
+
+
+@contextmanager
+def immediate(db: Database) -> Iterator[Database]:
+    """A write transaction that takes the write lock at once, so it never deadlocks."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.execute("COMMIT")
+
+
+def migrate(db: Database) -> None:
+    """Bring the schema up to date; safe to call on every start."""
+    MIGRATIONS.apply(db)
+
+
+class ConnectionPool:
+    """One long-lived connection per thread (waitress reuses a few threads)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._local = threading.local()
+        self._all: list[Database] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = open_database(self.path)
+            self._local.db = db
+            with self._lock:
+                self._all.append(db)
+        return db
+
+    def close(self) -> None:
+        with self._lock:
+            for db in self._all:
+                db.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+def get_db() -> Database:
+    """The request's database handle."""
+    if "db" not in g:
+        g.db = current_app.extensions["trainer"].pool.get()
+    return g.db
+
+
+def _end_request(_exc: BaseException | None) -> None:
+    db = g.pop("db", None)
+    if db is not None and db.conn.in_transaction:
+        db.conn.rollback()
+
+
+def init_app(app) -> None:
+    home = Path(app.config["TRAINER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    pool = ConnectionPool(home / DATABASE_FILE)
+    app.extensions["trainer"].pool = pool
+    migrate(pool.get())
+    app.teardown_appcontext(_end_request)
+
+
+# Migrations are append-only: once released, never edit one; add a new one.
+
+
+@MIGRATIONS()
+def m001_event_log(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE node (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            node_id TEXT NOT NULL,
+            epoch INTEGER NOT NULL DEFAULT 1,
+            hlc INTEGER NOT NULL DEFAULT 0,
+            role TEXT NOT NULL DEFAULT 'box'
+        );
+        CREATE TABLE event (
+            origin TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            event_id TEXT NOT NULL UNIQUE,
+            prev_hash TEXT NOT NULL,
+            hlc INTEGER NOT NULL,
+            wall_time INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            schema_ver INTEGER NOT NULL,
+            scope TEXT,
+            payload TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            sig TEXT,
+            received_via TEXT NOT NULL DEFAULT 'local',
+            PRIMARY KEY (origin, seq)
+        );
+        CREATE INDEX event_hlc ON event (hlc);
+        CREATE TABLE vv (origin TEXT PRIMARY KEY, contiguous_max INTEGER NOT NULL);
+        CREATE TABLE quarantine (
+            origin TEXT NOT NULL, seq INTEGER NOT NULL, incoming_hash TEXT NOT NULL,
+            source TEXT NOT NULL, at INTEGER NOT NULL, reason TEXT NOT NULL
+        );
+        """
+    )
+    db.execute("INSERT INTO node (id, node_id) VALUES (1, ?)", [str(uuid.uuid4())])
+
+
+@MIGRATIONS()
+def m002_projections(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE lww (
+            entity TEXT NOT NULL, entity_id TEXT NOT NULL, field TEXT NOT NULL,
+            value TEXT, hlc INTEGER NOT NULL, origin TEXT NOT NULL,
+            PRIMARY KEY (entity, entity_id, field)
+        );
+        CREATE TABLE users (
+            id TEXT PRIMARY KEY,
+            username TEXT NOT NULL,
+            display_name TEXT NOT NULL DEFAULT '',
+            role TEXT NOT NULL DEFAULT 'learner',
+            password_hash TEXT NOT NULL DEFAULT '',
+            active INTEGER NOT NULL DEFAULT 1,
+            created_hlc INTEGER NOT NULL
+        );
+        CREATE INDEX users_username ON users (username);
+        CREATE TABLE signins (
+            user_id TEXT PRIMARY KEY, count INTEGER NOT NULL, last_hlc INTEGER NOT NULL
+        );
+        CREATE TABLE lesson_progress (
+            user_id TEXT NOT NULL, course_id TEXT NOT NULL, lesson_id TEXT NOT NULL,
+            first_viewed_hlc INTEGER, completed_hlc INTEGER, last_active_hlc INTEGER NOT NULL,
+            PRIMARY KEY (user_id, course_id, lesson_id)
+        );
+        CREATE INDEX lesson_progress_recent ON lesson_progress (user_id, last_active_hlc);
+        """
+    )
+
+
+@MIGRATIONS()
+def m003_box_state(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX sessions_user ON sessions (user_id);
+        CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """
+    )

@@ -1,0 +1,127 @@
+"""The only write path for learner data: append a hashed, chained event and fold it in."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import asdict, dataclass
+
+from sqlite_utils import Database
+
+from . import clock, projections
+from .db import immediate
+
+SCHEMA_VERSION = 1
+HASHED_FIELDS = (
+    "origin", "seq", "event_id", "prev_hash", "hlc", "wall_time",
+    "type", "schema_ver", "scope", "payload",
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    origin: str
+    seq: int
+    event_id: str
+    prev_hash: str
+    hlc: int
+    wall_time: int
+    type: str
+    schema_ver: int
+    scope: str | None
+    payload: dict
+    hash: str = ""
+    sig: str | None = None
+
+
+def canonical_json(value: object) -> str:
+    """One spelling for any JSON value: sorted keys, no spaces, UTF-8 kept."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def event_hash(event: Event) -> str:
+    """SHA-256 over the event's canonical form (everything but hash and signature)."""
+    fields = {name: getattr(event, name) for name in HASHED_FIELDS}
+    return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
+
+
+def origin_of(db: Database) -> tuple[str, int]:
+    """This node's origin ("node_id/epoch") and its clock's last value."""
+    node_id, epoch, hlc = db.execute("SELECT node_id, epoch, hlc FROM node WHERE id = 1").fetchone()
+    return f"{node_id}/{epoch}", hlc
+
+
+def append(db: Database, type: str, payload: dict, scope: str | None = None) -> Event:
+    """Record one event of this node and update the projections, in one transaction."""
+    with immediate(db):
+        origin, last_hlc = origin_of(db)
+        previous = db.execute(
+            "SELECT seq, hash FROM event WHERE origin = ? ORDER BY seq DESC LIMIT 1", [origin]
+        ).fetchone()
+        seq, prev_hash = (previous[0] + 1, previous[1]) if previous else (1, "")
+        wall = clock.now_ms()
+        event = Event(
+            origin=origin, seq=seq, event_id=str(uuid.uuid4()), prev_hash=prev_hash,
+            hlc=clock.tick(last_hlc, wall), wall_time=wall, type=type,
+            schema_ver=SCHEMA_VERSION, scope=scope, payload=payload,
+        )
+        event = Event(**{**asdict(event), "hash": event_hash(event)})
+        db.execute("UPDATE node SET hlc = ? WHERE id = 1", [event.hlc])
+        _insert(db, event)
+        db.execute(
+            "INSERT INTO vv (origin, contiguous_max) VALUES (?, ?) "
+            "ON CONFLICT (origin) DO UPDATE SET contiguous_max = excluded.contiguous_max",
+            [origin, seq],
+        )
+        projections.apply(db, event)
+    return event
+
+
+def _insert(db: Database, event: Event) -> None:
+    db.execute(
+        "INSERT INTO event (origin, seq, event_id, prev_hash, hlc, wall_time, type, schema_ver,"
+        " scope, payload, hash, sig) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            event.origin, event.seq, event.event_id, event.prev_hash, event.hlc,
+            event.wall_time, event.type, event.schema_ver, event.scope,
+            canonical_json(event.payload), event.hash, event.sig,
+        ],
+    )
+
+
+def from_row(row: dict) -> Event:
+    fields = {name: row[name] for name in Event.__dataclass_fields__}
+    fields["payload"] = json.loads(row["payload"])
+    return Event(**fields)
+
+
+def all_events(db: Database):
+    """Every stored event, in a deterministic order."""
+    for row in db.query("SELECT * FROM event ORDER BY hlc, origin, seq"):
+        yield from_row(row)
+
+
+# The learner actions recorded today; each has a fold in projections.py.
+
+
+def set_fields(db: Database, entity: str, entity_id: str, values: dict, by: str | None) -> Event:
+    """Last-writer-wins write of some fields of an entity (a user's name, role, password…)."""
+    payload = {"entity": entity, "entity_id": entity_id, "values": values, "by": by}
+    return append(db, "lww_set", payload)
+
+
+def signed_in(db: Database, user_id: str) -> Event:
+    return append(db, "signed_in", {"user_id": user_id})
+
+
+def lesson_viewed(db: Database, user_id: str, course_id: str, version: str, lesson_id: str):
+    payload = {"user_id": user_id, "course_id": course_id, "course_version": version,
+               "lesson_id": lesson_id}
+    return append(db, "lesson_viewed", payload)
+
+
+def lesson_completed(db: Database, user_id: str, course_id: str, version: str, lesson_id: str):
+    payload = {"user_id": user_id, "course_id": course_id, "course_version": version,
+               "lesson_id": lesson_id}
+    return append(db, "lesson_completed", payload)

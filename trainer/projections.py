@@ -1,0 +1,111 @@
+"""Folds of events into the read tables. Each fold is order-independent, so the tables can be
+rebuilt from the event log at any time and come out the same."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from sqlite_utils import Database
+
+TABLES = ("lww", "users", "signins", "lesson_progress")
+USER_FIELDS = ("username", "display_name", "role", "password_hash", "active")
+FOLDS: dict[str, Callable] = {}
+
+
+def fold(event_type: str):
+    def register(function):
+        FOLDS[event_type] = function
+        return function
+
+    return register
+
+
+def apply(db: Database, event) -> None:
+    """Fold one event in; unknown types are kept in the log and skipped here."""
+    function = FOLDS.get(event.type)
+    if function is not None:
+        function(db, event)
+
+
+def rebuild(db: Database, events) -> None:
+    """Empty every projection table and fold the given events in again."""
+    for table in TABLES:
+        db.execute(f"DELETE FROM {table}")
+    for event in events:
+        apply(db, event)
+
+
+@fold("lww_set")
+def _lww_set(db: Database, event) -> None:
+    entity, entity_id = event.payload["entity"], event.payload["entity_id"]
+    for field, value in event.payload["values"].items():
+        # The write with the larger (hlc, origin) wins, whatever order events arrive in.
+        db.execute(
+            "INSERT INTO lww (entity, entity_id, field, value, hlc, origin)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (entity, entity_id, field) DO UPDATE SET"
+            " value = excluded.value, hlc = excluded.hlc, origin = excluded.origin"
+            " WHERE (excluded.hlc, excluded.origin) > (lww.hlc, lww.origin)",
+            [entity, entity_id, field, json.dumps(value), event.hlc, event.origin],
+        )
+    if entity == "user":
+        _refresh_user(db, entity_id)
+
+
+def _refresh_user(db: Database, user_id: str) -> None:
+    rows = db.execute(
+        "SELECT field, value, hlc FROM lww WHERE entity = 'user' AND entity_id = ?", [user_id]
+    ).fetchall()
+    fields = {field: json.loads(value) for field, value, _ in rows}
+    if "username" not in fields:
+        return
+    values = {name: fields.get(name) for name in USER_FIELDS}
+    values["display_name"] = values["display_name"] or ""
+    values["role"] = values["role"] or "learner"
+    values["password_hash"] = values["password_hash"] or ""
+    values["active"] = 1 if values["active"] in (None, True, 1) else 0
+    created = min(hlc for _, _, hlc in rows)
+    db.execute(
+        "INSERT INTO users (id, username, display_name, role, password_hash, active, created_hlc)"
+        " VALUES (:id, :username, :display_name, :role, :password_hash, :active, :created)"
+        " ON CONFLICT (id) DO UPDATE SET username = excluded.username,"
+        " display_name = excluded.display_name, role = excluded.role,"
+        " password_hash = excluded.password_hash, active = excluded.active,"
+        " created_hlc = excluded.created_hlc",
+        {"id": user_id, "created": created, **values},
+    )
+
+
+@fold("signed_in")
+def _signed_in(db: Database, event) -> None:
+    db.execute(
+        "INSERT INTO signins (user_id, count, last_hlc) VALUES (?, 1, ?)"
+        " ON CONFLICT (user_id) DO UPDATE SET count = count + 1,"
+        " last_hlc = max(last_hlc, excluded.last_hlc)",
+        [event.payload["user_id"], event.hlc],
+    )
+
+
+def _touch_lesson(db: Database, event, viewed: int | None, completed: int | None) -> None:
+    p = event.payload
+    db.execute(
+        "INSERT INTO lesson_progress (user_id, course_id, lesson_id, first_viewed_hlc,"
+        " completed_hlc, last_active_hlc) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (user_id, course_id, lesson_id) DO UPDATE SET"
+        " first_viewed_hlc = coalesce(min(first_viewed_hlc, excluded.first_viewed_hlc),"
+        "   first_viewed_hlc, excluded.first_viewed_hlc),"
+        " completed_hlc = coalesce(min(completed_hlc, excluded.completed_hlc),"
+        "   completed_hlc, excluded.completed_hlc),"
+        " last_active_hlc = max(last_active_hlc, excluded.last_active_hlc)",
+        [p["user_id"], p["course_id"], p["lesson_id"], viewed, completed, event.hlc],
+    )
+
+
+@fold("lesson_viewed")
+def _lesson_viewed(db: Database, event) -> None:
+    _touch_lesson(db, event, viewed=event.hlc, completed=None)
+
+
+@fold("lesson_completed")
+def _lesson_completed(db: Database, event) -> None:
+    _touch_lesson(db, event, viewed=None, completed=event.hlc)
