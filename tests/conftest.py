@@ -87,8 +87,7 @@ class LiveServer:
     def __init__(self, app):
         import waitress.server
 
-        self.server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=4,
-                                                    _quiet=True)
+        self.server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=4)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()

@@ -42,9 +42,10 @@ def test_markdown_features_render():
     assert not soup.find_all(style=True)
 
 
-def test_table_of_contents_lists_h2_and_h3():
+def test_table_of_contents_nests_h3_under_h2():
     _, toc = render("# T\n\n## One\n\n### One a\n\n## Two\n\n#### deep\n")
-    assert [(e["level"], e["name"]) for e in toc] == [(2, "One"), (3, "One a"), (2, "Two")]
+    assert [(e["name"], [c["name"] for c in e["children"]]) for e in toc] == [
+        ("One", ["One a"]), ("Two", [])]
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import g, request
+from flask import g, has_request_context, request
 from flask_babel import Babel, get_locale
 
 TRANSLATIONS = Path(__file__).parent / "translations"
@@ -18,6 +18,8 @@ def available_languages() -> list[str]:
 
 def select_locale() -> str:
     """The box default, unless the browser asks for a language the box has."""
+    if not has_request_context():  # the command line: messages in the default language
+        return "en"
     languages = available_languages()
     box = getattr(g, "box", None) or {}
     default = box.get("default_language", "en")

@@ -27,7 +27,7 @@ QUIZ_MARKER = "<!--trainer-quiz-{}-{}-->"  # a nonce per render: authors cannot 
 @dataclass
 class RenderedLesson:
     parts: list = field(default_factory=list)  # HTML strings and Question objects, in order
-    toc: list[dict] = field(default_factory=list)  # {"level", "id", "name"} of h2 and h3
+    toc: list[dict] = field(default_factory=list)  # h2 {"id", "name", "children": [h3…]}
     heading: str = ""  # the lesson's own <h1>, when its Markdown starts with one
 
     @property
@@ -35,22 +35,33 @@ class RenderedLesson:
         return "".join(part for part in self.parts if isinstance(part, str))
 
     @property
+    def toc_size(self) -> int:
+        return sum(1 + len(entry["children"]) for entry in self.toc)
+
+    @property
     def has_code(self) -> bool:
         return 'class="highlight"' in self.html
 
 
 def render(text: str) -> tuple[str, list[dict]]:
-    """Markdown to (unsanitised HTML, flat table of contents)."""
+    """Markdown to (unsanitised HTML, table of contents of h2 and h3 headings)."""
     md = python_markdown.Markdown(extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS,
                                   output_format="html")
     html = md.convert(text)
-    return html, list(_flatten(md.toc_tokens))
+    return html, _contents(md.toc_tokens)
 
 
-def _flatten(tokens):
+def _contents(tokens) -> list[dict]:
+    """The h2 headings with their h3 headings, whatever level the first heading has."""
+    found = []
     for token in tokens:
-        yield {"level": token["level"], "id": token["id"], "name": token["name"]}
-        yield from _flatten(token["children"])
+        if token["level"] == 2:
+            children = [{"id": c["id"], "name": c["name"]} for c in token["children"]
+                        if c["level"] == 3]
+            found.append({"id": token["id"], "name": token["name"], "children": children})
+        else:
+            found.extend(_contents(token["children"]))
+    return found
 
 
 def lesson_source(lesson: Lesson, nonce: str) -> tuple[str, list[Question]]:

@@ -1,0 +1,198 @@
+"""Load benchmark: trainer lesson pages against a bare Flask+waitress page, same client."""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import server
+
+BARE_APP = Path(__file__).resolve().parent / "bare_app.py"
+MIN_WARMUP = 100
+TARGETS = {"ratio_percent": 50.0, "peak_rss_mb": 60.0, "startup_s": 1.0}
+
+
+@dataclass
+class Figures:
+    """What one measured target gives."""
+    name: str
+    requests: int
+    errors: int
+    seconds: float
+    requests_per_s: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    peak_rss_mb: float = 0.0
+    end_rss_mb: float = 0.0
+    startup_s: float = 0.0
+
+
+def parse_args() -> argparse.Namespace:
+    """The command line, with bounded defaults."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--learners", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=3000, help="measured requests per target")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=4, help="waitress threads of both servers")
+    parser.add_argument("--duration", type=float, default=60.0,
+                        help="cap in seconds on each target's measurement")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
+    return parser.parse_args()
+
+
+def worker(port: int, plan: list, counter, limit: int, stop_at: float, out: dict) -> None:
+    """Send planned GETs on one keep-alive connection until the count or the time is up."""
+    connection = http.client.HTTPConnection(server.HOST, port, timeout=30)
+    latencies, errors, sizes = [], 0, []
+    while (index := next(counter)) < limit and time.perf_counter() < stop_at:
+        path, cookie = plan[index % len(plan)]
+        started = time.perf_counter()
+        try:
+            connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+            response = connection.getresponse()
+            sizes.append(len(response.read()))
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            connection.close()
+            continue
+        latencies.append(time.perf_counter() - started)
+        errors += response.status != 200
+    connection.close()
+    out[threading.get_ident()] = (latencies, errors, sizes)
+
+
+def fire(port: int, plan: list, count: int, concurrency: int, duration: float) -> tuple:
+    """Run `count` GETs from `plan` with `concurrency` workers: latencies, errors, sizes, s."""
+    counter, out = itertools.count(), {}
+    stop_at = time.perf_counter() + duration
+    threads = [threading.Thread(target=worker, daemon=True,
+                                args=(port, plan, counter, count, stop_at, out))
+               for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    latencies = [x for result in out.values() for x in result[0]]
+    sizes = [x for result in out.values() for x in result[2]]
+    return latencies, sum(result[1] for result in out.values()), sizes, seconds
+
+
+def measure(name: str, port: int, plan: list, args: argparse.Namespace) -> tuple[Figures, int]:
+    """Warm up (each planned request once), then measure; figures and mean page size."""
+    warmup = max(len(plan), MIN_WARMUP)
+    _, warm_errors, sizes, _ = fire(port, plan, warmup, args.concurrency, args.duration)
+    latencies, errors, _, seconds = fire(port, plan, args.requests, args.concurrency,
+                                         args.duration)
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 \
+        else [float("nan")] * 99
+    figures = Figures(name, len(latencies), errors + warm_errors, round(seconds, 2),
+                      round(len(latencies) / seconds, 1), round(cuts[49] * 1000, 1),
+                      round(cuts[94] * 1000, 1), round(cuts[98] * 1000, 1))
+    return figures, int(statistics.mean(sizes)) if sizes else 0
+
+
+def lesson_plan(port: int, learners: list[str]) -> list[tuple[str, str]]:
+    """Every (lesson path, cookie) pair: each learner signed in, every bundled lesson."""
+    cookies = [server.sign_in(port, name) for name in learners]
+    lessons = server.bundled_lessons()
+    return [(f"/courses/{course}/{lesson}", cookie)
+            for cookie in cookies for course, lesson in lessons]
+
+
+def add_process_figures(figures: Figures, process: server.Server) -> None:
+    """Fill in the server process's memory and start-up time."""
+    figures.peak_rss_mb = round(process.memory_mb("VmHWM"), 1)
+    figures.end_rss_mb = round(process.memory_mb("VmRSS"), 1)
+    figures.startup_s = round(process.startup_seconds, 3)
+
+
+def bench_trainer(home: str, args: argparse.Namespace) -> tuple[Figures, int]:
+    """Start trainer, sign the learners in, measure lesson pages; figures and page size."""
+    learners = server.add_learners(home, args.learners)
+    with server.start_trainer(home, args.threads) as trainer:
+        figures, page_size = measure("trainer lesson", trainer.port,
+                                     lesson_plan(trainer.port, learners), args)
+        add_process_figures(figures, trainer)
+    return figures, page_size
+
+
+def bench_bare(home: str, page_size: int, args: argparse.Namespace) -> Figures:
+    """Start the bare app with a page of the lesson pages' size and measure it."""
+    command = [sys.executable, str(BARE_APP), "--host", server.HOST,
+               "--threads", str(args.threads), "--size", str(page_size)]
+    with server.Server(command, dict(os.environ), Path(home) / "bare.log", "/") as bare:
+        figures, _ = measure("bare flask", bare.port, [("/", None)], args)
+        add_process_figures(figures, bare)
+    return figures
+
+
+def checks(trainer: Figures, bare: Figures) -> list[tuple[str, str, str, bool]]:
+    """(what, value, target, met) for each SPEC target."""
+    ratio = 100 * trainer.requests_per_s / bare.requests_per_s if bare.requests_per_s else 0.0
+    return [
+        ("throughput trainer/bare", f"{ratio:.0f} %", f">= {TARGETS['ratio_percent']:.0f} %",
+         ratio >= TARGETS["ratio_percent"]),
+        ("trainer peak RSS", f"{trainer.peak_rss_mb:.1f} MB",
+         f"<= {TARGETS['peak_rss_mb']:.0f} MB", trainer.peak_rss_mb <= TARGETS["peak_rss_mb"]),
+        ("trainer start to /healthz", f"{trainer.startup_s:.2f} s",
+         f"<= {TARGETS['startup_s']:.0f} s", trainer.startup_s <= TARGETS["startup_s"]),
+        ("errors (non-200 or failed)", str(trainer.errors + bare.errors), "0",
+         trainer.errors + bare.errors == 0),
+    ]
+
+
+def print_report(trainer: Figures, bare: Figures, page_size: int) -> None:
+    """The figures table, then the targets table."""
+    print(f"\nlesson pages average {page_size} bytes; bare page made the same size\n")
+    print(f"{'target':<16}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
+          f"{'requests':>10}{'peak RSS MB':>13}{'end RSS MB':>12}{'start s':>9}")
+    for row in (trainer, bare):
+        print(f"{row.name:<16}{row.requests_per_s:>8.1f}{row.p50_ms:>9.1f}{row.p95_ms:>9.1f}"
+              f"{row.p99_ms:>9.1f}{row.errors:>8}{row.requests:>10}{row.peak_rss_mb:>13.1f}"
+              f"{row.end_rss_mb:>12.1f}"
+              f"{row.startup_s:>9.3f}")
+    print(f"\n{'check':<28}{'value':>10}  {'target':<10}result")
+    for what, value, target, met in checks(trainer, bare):
+        print(f"{what:<28}{value:>10}  {target:<10}{'PASS' if met else 'FAIL'}")
+
+
+def write_json(path: Path, trainer: Figures, bare: Figures, args: argparse.Namespace) -> None:
+    """The figures, the run's settings and the checks, as JSON."""
+    report = {"settings": {k: v for k, v in vars(args).items() if k != "json"},
+              "cpus": os.cpu_count(), "trainer": asdict(trainer), "bare": asdict(bare),
+              "checks": [{"what": w, "value": v, "target": t, "met": m}
+                         for w, v, t, m in checks(trainer, bare)]}
+    path.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def main() -> None:
+    """Run both targets and report."""
+    args = parse_args()
+    server.stop_on_sigterm()
+    print(f"{args.learners} learners, {args.requests} requests per target, concurrency "
+          f"{args.concurrency}, {args.threads} waitress threads, {os.cpu_count()} CPUs")
+    with server.make_home() as home:
+        trainer, page_size = bench_trainer(home, args)
+        bare = bench_bare(home, page_size, args)
+    print_report(trainer, bare, page_size)
+    if args.json:
+        write_json(args.json, trainer, bare, args)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,163 @@
+"""Shared pieces of the benchmarks: temp homes, learners, server processes, sign-in."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+HOST = "127.0.0.1"
+PROJECT = Path(__file__).resolve().parent.parent
+COURSES_DIR = PROJECT / "courses"
+TRAINER_CLI = [sys.executable, "-m", "trainer"]
+COOKIE_NAME = "trainer_session"
+LEARNER_PASSWORD = "bench-pass-1234"
+READY_TIMEOUT = 20.0
+STOP_TIMEOUT = 5.0
+CSRF_INPUT = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def make_home() -> tempfile.TemporaryDirectory:
+    """A fresh, temporary TRAINER_HOME; removed when cleaned up."""
+    return tempfile.TemporaryDirectory(prefix="trainer-bench-")
+
+
+def trainer_env(home: str) -> dict:
+    """The environment for trainer commands on this home and the bundled courses."""
+    return {**os.environ, "TRAINER_HOME": home, "TRAINER_COURSES_DIR": str(COURSES_DIR)}
+
+
+def add_learners(home: str, count: int) -> list[str]:
+    """Create `count` learners with the CLI; they all share LEARNER_PASSWORD."""
+    names = [f"learner{i:03d}" for i in range(1, count + 1)]
+    for name in names:
+        subprocess.run([*TRAINER_CLI, "users", "add", "--username", name,
+                        "--password", LEARNER_PASSWORD, "--role", "learner"],
+                       env=trainer_env(home), check=True, stdout=subprocess.DEVNULL)
+    return names
+
+
+def bundled_lessons() -> list[tuple[str, str]]:
+    """(course id, lesson id) of every bundled lesson, from files named NN-lesson-id.md."""
+    return [(path.parent.name, path.stem.split("-", 1)[1])
+            for path in sorted(COURSES_DIR.glob("*/[0-9]*-*.md"))]
+
+
+class Server:
+    """A server subprocess on 127.0.0.1: started, waited for, measured and stopped."""
+
+    def __init__(self, command: list[str], env: dict, log_path: Path, ready_path: str):
+        self.port = free_port()
+        self.ready_path = ready_path
+        self.log_path = log_path
+        self.started = time.perf_counter()
+        with open(log_path, "wb") as log:
+            self.process = subprocess.Popen([*command, "--port", str(self.port)], env=env,
+                                            stdout=log, stderr=subprocess.STDOUT)
+        try:
+            self.startup_seconds = self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait_ready(self) -> float:
+        """Poll the ready path; return seconds from process start to its first answer."""
+        while time.perf_counter() - self.started < READY_TIMEOUT:
+            if self.process.poll() is not None:
+                break
+            try:
+                status, _, _ = get(self.port, self.ready_path)
+                if status == 200:
+                    return time.perf_counter() - self.started
+            except OSError:
+                time.sleep(0.005)
+        log = self.log_path.read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"server did not answer {self.ready_path}; its output:\n{log}")
+
+    def memory_mb(self, field: str = "VmHWM") -> float:
+        """A memory figure of /proc/PID/status in MB: VmHWM peak RSS so far, VmRSS now."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        kilobytes = int(re.search(rf"^{field}:\s+(\d+) kB", status, re.M).group(1))
+        return kilobytes / 1024
+
+    def stop(self) -> None:
+        """Ask the process to stop; kill it if it does not."""
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> "Server":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def start_trainer(home: str, threads: int = 4) -> Server:
+    """`trainer serve` on a free port of 127.0.0.1, ready to answer."""
+    command = [*TRAINER_CLI, "serve", "--host", HOST, "--threads", str(threads)]
+    return Server(command, trainer_env(home), Path(home) / "serve.log", "/healthz")
+
+
+def get(port: int, path: str, cookie: str | None = None) -> tuple[int, dict, bytes]:
+    """One GET on a new connection: status, headers (lower-case names), body."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=10)
+    try:
+        connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+def session_cookie(headers: dict) -> str:
+    """`trainer_session=…` from a response's Set-Cookie header."""
+    match = re.search(rf"{COOKIE_NAME}=([^;]+)", headers.get("set-cookie", ""))
+    if not match:
+        raise RuntimeError("the response set no session cookie")
+    return f"{COOKIE_NAME}={match.group(1)}"
+
+
+def sign_in(port: int, username: str, password: str = LEARNER_PASSWORD) -> str:
+    """Sign in through /login like a browser; return the signed-in Cookie header value."""
+    _, headers, body = get(port, "/login")
+    cookie = session_cookie(headers)
+    token = CSRF_INPUT.search(body.decode()).group(1)
+    form = urllib.parse.urlencode({"username": username, "password": password,
+                                   "csrf_token": token})
+    connection = http.client.HTTPConnection(HOST, port, timeout=10)
+    try:
+        connection.request("POST", "/login", body=form, headers={
+            "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+        response = connection.getresponse()
+        response.read()
+        if response.status != 302:
+            raise RuntimeError(f"sign-in of {username} answered {response.status}")
+        return session_cookie({k.lower(): v for k, v in response.getheaders()})
+    finally:
+        connection.close()
+
+
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so `with` blocks still stop the servers."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
