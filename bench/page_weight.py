@@ -6,9 +6,8 @@ import sys
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from playwright.sync_api import sync_playwright
-
 import server
+from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -48,20 +47,24 @@ class NetworkLog:
         cdp.on("Network.loadingFinished", self.finished)
 
     def sent(self, event: dict) -> None:
+        """A request starts: note its URL and type."""
         if event["request"]["url"].startswith("http"):
             self.requests[event["requestId"]] = Request(event["request"]["url"],
                                                         event.get("type", ""))
 
     def received(self, event: dict) -> None:
+        """Its response headers arrived: note the status."""
         if request := self.requests.get(event["requestId"]):
             request.status = event["response"]["status"]
             request.from_cache |= bool(event["response"].get("fromDiskCache"))
 
     def cached(self, event: dict) -> None:
+        """It was answered from the browser cache."""
         if request := self.requests.get(event["requestId"]):
             request.from_cache = True
 
     def finished(self, event: dict) -> None:
+        """It is done: note the bytes it took on the wire."""
         if request := self.requests.get(event["requestId"]):
             request.wire_bytes = int(event["encodedDataLength"])
 

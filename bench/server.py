@@ -81,16 +81,15 @@ class Server:
             if self.process.poll() is not None:
                 break
             try:
-                status, _, _ = get(self.port, self.ready_path)
-                if status == 200:
+                if fetch(self.port, self.ready_path)[0] == 200:
                     return time.perf_counter() - self.started
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 time.sleep(0.005)
         log = self.log_path.read_text(errors="replace")[-2000:]
         raise RuntimeError(f"server did not answer {self.ready_path}; its output:\n{log}")
 
     def memory_mb(self, field: str = "VmHWM") -> float:
-        """A memory figure of /proc/PID/status in MB: VmHWM peak RSS so far, VmRSS now."""
+        """Read a memory figure of /proc/PID/status in MB (VmHWM: peak RSS, VmRSS: now)."""
         status = Path(f"/proc/{self.process.pid}/status").read_text()
         kilobytes = int(re.search(rf"^{field}:\s+(\d+) kB", status, re.M).group(1))
         return kilobytes / 1024
@@ -99,17 +98,19 @@ class Server:
         """Ask the process to stop; kill it if it does not."""
         if self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGINT)
+        self.process.terminate()
         try:
             self.process.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
+        """Use as a context manager: the server stops when the block ends."""
         return self
 
     def __exit__(self, *exc) -> None:
+        """Stop the server, whatever ended the block."""
         self.stop()
 
 
@@ -119,11 +120,12 @@ def start_trainer(home: str, threads: int = 4) -> Server:
     return Server(command, trainer_env(home), Path(home) / "serve.log", "/healthz")
 
 
-def get(port: int, path: str, cookie: str | None = None) -> tuple[int, dict, bytes]:
-    """One GET on a new connection: status, headers (lower-case names), body."""
+def fetch(port: int, path: str, headers: dict | None = None, method: str = "GET",
+          body: str | None = None) -> tuple[int, dict, bytes]:
+    """One request on a new connection: status, headers (lower-case names), body."""
     connection = http.client.HTTPConnection(HOST, port, timeout=10)
     try:
-        connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        connection.request(method, path, body=body, headers=headers or {})
         response = connection.getresponse()
         return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
@@ -140,22 +142,15 @@ def session_cookie(headers: dict) -> str:
 
 def sign_in(port: int, username: str, password: str = LEARNER_PASSWORD) -> str:
     """Sign in through /login like a browser; return the signed-in Cookie header value."""
-    _, headers, body = get(port, "/login")
+    _, headers, page = fetch(port, "/login")
     cookie = session_cookie(headers)
-    token = CSRF_INPUT.search(body.decode()).group(1)
     form = urllib.parse.urlencode({"username": username, "password": password,
-                                   "csrf_token": token})
-    connection = http.client.HTTPConnection(HOST, port, timeout=10)
-    try:
-        connection.request("POST", "/login", body=form, headers={
-            "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
-        response = connection.getresponse()
-        response.read()
-        if response.status != 302:
-            raise RuntimeError(f"sign-in of {username} answered {response.status}")
-        return session_cookie({k.lower(): v for k, v in response.getheaders()})
-    finally:
-        connection.close()
+                                   "csrf_token": CSRF_INPUT.search(page.decode()).group(1)})
+    status, headers, _ = fetch(port, "/login", method="POST", body=form, headers={
+        "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+    if status != 302:
+        raise RuntimeError(f"sign-in of {username} answered {status}")
+    return session_cookie(headers)
 
 
 def stop_on_sigterm() -> None:

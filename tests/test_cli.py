@@ -125,3 +125,44 @@ def test_module_and_script_entry_points_agree(tmp_path):
     script = Path(sys.executable).parent / "trainer"
     result = subprocess.run([str(script), "--version"], capture_output=True, text=True)
     assert result.stdout.strip() == run("--version", home=tmp_path / "h").stdout.strip()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_serve_on_a_new_instance_announces_a_demo_coordinator_and_answers(tmp_path):
+    import time
+    import urllib.request
+
+    home, port = tmp_path / "home", free_port()
+    env = {**os.environ, "TRAINER_HOME": str(home), "TRAINER_COURSES_DIR": str(FIXTURE_COURSES),
+           "PYTHONUNBUFFERED": "1"}
+    server = subprocess.Popen([sys.executable, "-m", "trainer", "serve", "--host", "127.0.0.1",
+                               "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = [server.stdout.readline() for _ in range(5)]
+        assert lines[0].startswith("This box had no coordinator")
+        password = lines[2].split("password:")[1].strip()
+        assert f"Serving on http://127.0.0.1:{port}" in lines[4]
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as response:
+                    assert json.load(response)["courses"] == 2
+                    break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stdout.close()
+    listed = json.loads(run("users", "list", "--json", home=home).stdout)
+    assert [(u["username"], u["role"]) for u in listed] == [("coordinator", "coordinator")]
+    assert len(password) >= 10

@@ -35,7 +35,7 @@ def test_events_are_dense_chained_and_hashed(app, signed_in):
         assert [e.type for e in stored] == ["lww_set", "signed_in", "lesson_viewed",
                                             "lesson_completed"]
         assert stored[0].prev_hash == ""
-        for before, after in zip(stored, stored[1:]):
+        for before, after in zip(stored, stored[1:], strict=False):
             assert after.prev_hash == before.hash and after.hlc > before.hlc
         assert all(events.event_hash(e) == e.hash for e in stored)
         assert db.execute("SELECT contiguous_max FROM vv WHERE origin = ?",

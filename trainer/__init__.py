@@ -13,8 +13,8 @@ __version__ = "0.1.0"
 
 def create_app(config: dict | None = None) -> Flask:
     """The single entry point: build a configured app for one instance folder."""
-    from . import (assets, auth, config as settings, coordinate, db, errors, i18n, learn,
-                   security, status)
+    from . import assets, auth, coordinate, db, errors, i18n, learn, security, status
+    from . import config as settings
     from .courses.library import CourseLibrary
 
     values = settings.resolve(config)

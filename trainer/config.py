@@ -25,7 +25,7 @@ class Setting:
 
 
 SETTINGS = [
-    Setting("TRAINER_HOME", "instance", "Instance folder: database, keys, secret key, search index."),
+    Setting("TRAINER_HOME", "instance", "Instance folder: database, keys, search index."),
     Setting("COURSES_DIR", "courses", "Folder of courses, one sub-folder per course."),
     Setting("SECRET_KEY", None, "Signs session cookies; made and kept in TRAINER_HOME when unset."),
     Setting("TESTING", False, "Test mode (Flask's TESTING)."),

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
-                   send_from_directory, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from . import events, queries
@@ -23,6 +33,14 @@ def course_or_404(course_id: str):
     if course is None:
         abort(404)
     return course
+
+
+def lesson_or_404(course_id: str, lesson_id: str):
+    course = course_or_404(course_id)
+    lesson = course.lesson(lesson_id)
+    if lesson is None:
+        abort(404)
+    return course, lesson
 
 
 def media_url(course_id: str, relative: str, version: str) -> str:
@@ -52,8 +70,7 @@ def course(course_id: str):
 @bp.get("/courses/<course_id>/<lesson_id>")
 @login_required
 def lesson(course_id: str, lesson_id: str):
-    course = course_or_404(course_id)
-    lesson = course.lesson(lesson_id) or abort(404)
+    course, lesson = lesson_or_404(course_id, lesson_id)
     db = get_db()
     state = queries.lesson_state(db, g.user.id, course.id, lesson.id)
     if state.status == queries.NOT_STARTED:
@@ -67,8 +84,7 @@ def lesson(course_id: str, lesson_id: str):
 @bp.post("/courses/<course_id>/<lesson_id>/complete")
 @login_required
 def complete(course_id: str, lesson_id: str):
-    course = course_or_404(course_id)
-    lesson = course.lesson(lesson_id) or abort(404)
+    course, lesson = lesson_or_404(course_id, lesson_id)
     db = get_db()
     if queries.lesson_state(db, g.user.id, course.id, lesson.id).status != queries.COMPLETED:
         events.lesson_completed(db, g.user.id, course.id, course.version, lesson.id)

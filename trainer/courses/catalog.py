@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import frontmatter
-from .lessons import load_lesson, lesson_id_of, pass_mark_problem
+from .lessons import lesson_id_of, load_lesson, pass_mark_problem
 from .model import Course
 from .problems import Problems, did_you_mean
 
