@@ -11,7 +11,7 @@ import statistics
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import server
@@ -19,6 +19,15 @@ import server
 BARE_APP = Path(__file__).resolve().parent / "bare_app.py"
 MIN_WARMUP = 100
 TARGETS = {"ratio_percent": 50.0, "peak_rss_mb": 60.0, "startup_s": 1.0}
+
+
+@dataclass
+class Run:
+    """Raw results of sending requests: latencies (s), body sizes, errors, wall time (s)."""
+    latencies: list[float] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
 
 
 @dataclass
@@ -50,57 +59,55 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def worker(port: int, plan: list, counter, limit: int, stop_at: float, out: dict) -> None:
+def worker(port: int, plan: list, counter, limit: int, stop_at: float, run: Run) -> None:
     """Send planned GETs on one keep-alive connection until the count or the time is up."""
     connection = http.client.HTTPConnection(server.HOST, port, timeout=30)
-    latencies, errors, sizes = [], 0, []
     while (index := next(counter)) < limit and time.perf_counter() < stop_at:
         path, cookie = plan[index % len(plan)]
         started = time.perf_counter()
         try:
             connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
             response = connection.getresponse()
-            sizes.append(len(response.read()))
+            run.sizes.append(len(response.read()))
         except (OSError, http.client.HTTPException):
-            errors += 1
+            run.errors += 1
             connection.close()
             continue
-        latencies.append(time.perf_counter() - started)
-        errors += response.status != 200
+        run.latencies.append(time.perf_counter() - started)
+        run.errors += response.status != 200
     connection.close()
-    out[threading.get_ident()] = (latencies, errors, sizes)
 
 
-def fire(port: int, plan: list, count: int, concurrency: int, duration: float) -> tuple:
-    """Run `count` GETs from `plan` with `concurrency` workers: latencies, errors, sizes, s."""
-    counter, out = itertools.count(), {}
+def fire(port: int, plan: list, count: int, concurrency: int, duration: float) -> Run:
+    """Send `count` GETs cycling through `plan` from `concurrency` threads; merged results."""
+    counter, runs = itertools.count(), [Run() for _ in range(concurrency)]
     stop_at = time.perf_counter() + duration
     threads = [threading.Thread(target=worker, daemon=True,
-                                args=(port, plan, counter, count, stop_at, out))
-               for _ in range(concurrency)]
+                                args=(port, plan, counter, count, stop_at, run)) for run in runs]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    seconds = time.perf_counter() - started
-    latencies = [x for result in out.values() for x in result[0]]
-    sizes = [x for result in out.values() for x in result[2]]
-    return latencies, sum(result[1] for result in out.values()), sizes, seconds
+    return Run([x for run in runs for x in run.latencies], [x for run in runs for x in run.sizes],
+               sum(run.errors for run in runs), time.perf_counter() - started)
+
+
+def summarise(name: str, run: Run, earlier_errors: int) -> Figures:
+    """Throughput and latency percentiles of a run."""
+    cuts = statistics.quantiles(run.latencies, n=100, method="inclusive") \
+        if len(run.latencies) > 1 else [float("nan")] * 99
+    return Figures(name, len(run.latencies), run.errors + earlier_errors, round(run.seconds, 2),
+                   round(len(run.latencies) / run.seconds, 1), round(cuts[49] * 1000, 1),
+                   round(cuts[94] * 1000, 1), round(cuts[98] * 1000, 1))
 
 
 def measure(name: str, port: int, plan: list, args: argparse.Namespace) -> tuple[Figures, int]:
-    """Warm up (each planned request once), then measure; figures and mean page size."""
-    warmup = max(len(plan), MIN_WARMUP)
-    _, warm_errors, sizes, _ = fire(port, plan, warmup, args.concurrency, args.duration)
-    latencies, errors, _, seconds = fire(port, plan, args.requests, args.concurrency,
-                                         args.duration)
-    cuts = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 \
-        else [float("nan")] * 99
-    figures = Figures(name, len(latencies), errors + warm_errors, round(seconds, 2),
-                      round(len(latencies) / seconds, 1), round(cuts[49] * 1000, 1),
-                      round(cuts[94] * 1000, 1), round(cuts[98] * 1000, 1))
-    return figures, int(statistics.mean(sizes)) if sizes else 0
+    """Warm up (each planned request once), then measure; figures and mean body size."""
+    warm = fire(port, plan, max(len(plan), MIN_WARMUP), args.concurrency, args.duration)
+    run = fire(port, plan, args.requests, args.concurrency, args.duration)
+    page_size = int(statistics.mean(warm.sizes)) if warm.sizes else 0
+    return summarise(name, run, warm.errors), page_size
 
 
 def lesson_plan(port: int, learners: list[str]) -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 def create_app(config: dict | None = None) -> Flask:
     """The single entry point: build a configured app for one instance folder."""
-    from . import assets, auth, coordinate, db, errors, i18n, learn, security, status
+    from . import auth, coordinate, db, errors, i18n, learn, security, status, templating
     from . import config as settings
     from .courses.library import CourseLibrary
 
@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="trainer_session",
         PERMANENT_SESSION_LIFETIME=timedelta(days=app.config["SESSION_DAYS"]),
+        SESSION_REFRESH_EACH_REQUEST=False,  # expiry is kept on the server, in sessions
         SEND_FILE_MAX_AGE_DEFAULT=timedelta(days=365),  # static URLs carry a version
     )
     app.extensions["trainer"] = SimpleNamespace()
@@ -35,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
         Path(app.config["COURSES_DIR"]), app.config["COURSE_RELOAD_SECONDS"],
         url_for_media=learn.media_url,
     )
-    for module in (assets, i18n, security, errors, auth, learn, coordinate, status):
+    for module in (templating, i18n, security, errors, auth, learn, coordinate, status):
         module.init_app(app)
+    templating.load_macros(app)
     return app

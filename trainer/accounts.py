@@ -9,7 +9,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from functools import wraps
+from functools import cache, wraps
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
@@ -23,8 +23,24 @@ STAFF = ("trainer", "coordinator")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 MIN_PASSWORD = 4  # a 4-digit PIN is allowed: learners sign in on shared phones
 PASSWORD_METHOD = "scrypt:16384:8:1"  # 16 MB of work memory: affordable on a Raspberry Pi
-# Checked when the username is unknown, so a wrong name costs as much time as a wrong password.
-_DUMMY_HASH = generate_password_hash("not a password", method=PASSWORD_METHOD)
+# At most two hashes at once: memory stays bounded when a class signs in together.
+_HASHING = threading.BoundedSemaphore(2)
+
+
+def hash_password(password: str) -> str:
+    with _HASHING:
+        return generate_password_hash(password, method=PASSWORD_METHOD)
+
+
+def password_matches(stored_hash: str, password: str) -> bool:
+    with _HASHING:
+        return check_password_hash(stored_hash, password)
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked when the username is unknown, so a wrong name costs what a wrong password does."""
+    return hash_password(secrets.token_hex(16))
 
 
 class AccountError(ValueError):
@@ -76,7 +92,7 @@ def create_user(db: Database, username: str, password: str, role: str = "learner
         "username": username,
         "display_name": (display_name or "").strip()[:80],
         "role": role,
-        "password_hash": generate_password_hash(password, method=PASSWORD_METHOD),
+        "password_hash": hash_password(password),
         "active": True,
     }
     events.set_fields(db, "user", user_id, values, by=by)
@@ -113,9 +129,9 @@ def authenticate(db: Database, username: str, password: str) -> User | None:
     row = db.execute(f"SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ?",
                      [normalise_username(username)]).fetchone()
     if row is None or not row[4]:
-        check_password_hash(_DUMMY_HASH, password or "")
+        password_matches(_dummy_hash(), password or "")
         return None
-    if not check_password_hash(row[5], password or ""):
+    if not password_matches(row[5], password or ""):
         return None
     return _user(row)
 
@@ -130,6 +146,7 @@ def start_session(db: Database, user: User) -> None:
                [sid, user.id, int(time.time())])
     session.clear()
     session["sid"] = sid
+    session["csrf_token"] = secrets.token_urlsafe(32)  # minted now: later pages re-sign nothing
     session.permanent = True
     events.signed_in(db, user.id)
 

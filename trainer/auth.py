@@ -92,7 +92,13 @@ def load_user() -> None:
     g.user = accounts.load_signed_in_user(db)
 
 
+def page_context() -> dict:
+    """The signed-in user and the box settings, handed to templates once per render."""
+    return {"user": g.get("user"), "box": g.get("box") or box.DEFAULTS}
+
+
 def init_app(app) -> None:
+    app.context_processor(page_context)
     app.extensions["trainer"].signin_limiter = accounts.SignInLimiter(
         app.config["SIGNIN_MAX_FAILURES"], app.config["SIGNIN_MAX_FAILURES_PER_ADDRESS"],
         app.config["SIGNIN_WINDOW_SECONDS"])

@@ -78,8 +78,9 @@ def ensure_coordinator(app) -> None:
 @click.option("--threads", default=4, show_default=True, type=int, help="Worker threads.")
 def serve(host, port, threads):
     """Serve the courses with the production server (waitress)."""
-    import waitress
+    from . import server
 
+    server.return_large_blocks_to_the_system()
     app = make_app()
     ensure_coordinator(app)
     catalog = app.extensions["trainer"].library.catalog
@@ -89,8 +90,7 @@ def serve(host, port, threads):
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     click.echo(f"Serving on http://{shown}:{port}  (Ctrl+C stops)")
     sys.stdout.flush()
-    waitress.serve(app, host=host, port=port, threads=threads, ident="trainer",
-                   clear_untrusted_proxy_headers=True, _quiet=True)
+    server.serve(app, host, port, threads)
 
 
 @cli.command()

@@ -15,10 +15,12 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from . import events, queries
 from .accounts import login_required
 from .db import get_db
+from .i18n import page_language
 
 bp = Blueprint("learn", __name__)
 MEDIA_MAX_AGE = 365 * 86400
@@ -75,10 +77,24 @@ def lesson(course_id: str, lesson_id: str):
     state = queries.lesson_state(db, g.user.id, course.id, lesson.id)
     if state.status == queries.NOT_STARTED:
         events.lesson_viewed(db, g.user.id, course.id, course.version, lesson.id)
+    rendered = library().rendered(course, lesson)
+    article, pager = lesson_fragments(course, lesson, rendered)
+    return render_template("learn/lesson.html", course=course, lesson=lesson, rendered=rendered,
+                           state=state, article=article, pager=pager)
+
+
+def lesson_fragments(course, lesson, rendered) -> tuple[Markup, Markup]:
+    """The parts of a lesson page that are the same for every reader, made once per language."""
     previous, following = course.neighbours(lesson.id)
-    return render_template("learn/lesson.html", course=course, lesson=lesson,
-                           rendered=library().rendered(course, lesson), state=state,
-                           previous=previous, following=following)
+    context = {"course": course, "lesson": lesson, "rendered": rendered,
+               "previous": previous, "following": following}
+    key = ("lesson-page", course.id, course.title, lesson.hash, course.media_version,
+           previous and (previous.id, previous.title), following and (following.id,
+                                                                      following.title),
+           page_language(), request.script_root)
+    return library().memo(key, lambda: (
+        Markup(render_template("learn/_lesson_article.html", **context)),
+        Markup(render_template("learn/_lesson_pager.html", **context))))
 
 
 @bp.post("/courses/<course_id>/<lesson_id>/complete")

@@ -15,7 +15,7 @@ from .catalog import Catalog, load_catalog
 from .markdown import RenderedLesson, render, render_lesson
 from .model import Course, Lesson
 
-RENDER_CACHE_SIZE = 256
+RENDER_CACHE_SIZE = 512
 
 
 def tree_fingerprint(root: Path) -> tuple:
@@ -61,30 +61,32 @@ class CourseLibrary:
             self._catalog = load_catalog(self.courses_dir)
             self._fingerprint = fingerprint
 
+    def memo(self, key: tuple, make):
+        """The value made for `key`, made once; the oldest of many entries are forgotten."""
+        value = self._renders.get(key)
+        if value is None:
+            value = make()
+            with self._lock:
+                self._renders[key] = value
+                while len(self._renders) > RENDER_CACHE_SIZE:
+                    self._renders.popitem(last=False)
+        return value
+
     def rendered(self, course: Course, lesson: Lesson) -> RenderedLesson:
-        key = (course.id, lesson.hash, course.media_version)
-        cached = self._renders.get(key)
-        if cached is None:
-            cached = render_lesson(lesson, lambda html: sanitize.clean(
-                html, lambda src: self.image_url(course, lesson.path.parent, src)))
-            self._remember(key, cached)
-        return cached
+        """A lesson's sanitised HTML and questions, rendered once per content."""
+        return self.memo(("lesson", course.id, lesson.hash, course.media_version),
+                         lambda: render_lesson(lesson, lambda html: sanitize.clean(
+                             html, lambda src: self.image_url(course, lesson.path.parent, src))))
 
     def rendered_text(self, course: Course, text: str) -> str:
         """Sanitised HTML of Markdown that belongs to a course (its welcome text)."""
-        key = (course.id, hashlib.sha256(text.encode("utf-8")).hexdigest(), course.media_version)
-        cached = self._renders.get(key)
-        if cached is None:
-            html, _toc = render(text)
-            cached = sanitize.clean(html, lambda src: self.image_url(course, course.path, src))
-            self._remember(key, cached)
-        return cached
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
 
-    def _remember(self, key: tuple, value) -> None:
-        with self._lock:
-            self._renders[key] = value
-            while len(self._renders) > RENDER_CACHE_SIZE:
-                self._renders.popitem(last=False)
+        def make() -> str:
+            html, _toc = render(text)
+            return sanitize.clean(html, lambda src: self.image_url(course, course.path, src))
+
+        return self.memo(("text", course.id, digest, course.media_version), make)
 
     def image_url(self, course: Course, base: Path, src: str) -> str | None:
         """The URL of a relative image under the course's media/, or None when there is none."""

@@ -1,0 +1,45 @@
+"""What every template can use: cached URLs and the shared macros.
+
+Static URLs carry a content version, so browsers cache them for a year. Each URL is built once:
+building one costs ~20 µs and a page needs a dozen. The macros in _partials.html are evaluated
+once too, not on every page that uses them."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache, lru_cache
+from pathlib import Path
+
+from flask import request, url_for
+
+STATIC = Path(__file__).parent / "static"
+
+
+@cache
+def static_version(filename: str) -> str:
+    return hashlib.sha256((STATIC / filename).read_bytes()).hexdigest()[:10]
+
+
+@lru_cache(maxsize=8192)
+def _built(script_root: str, endpoint: str, values: tuple) -> str:
+    return url_for(endpoint, **dict(values))
+
+
+def cached_url_for(endpoint: str, **values) -> str:
+    """url_for for paths on this box; the same arguments always give the same path."""
+    if endpoint.startswith("."):
+        endpoint = request.blueprint + endpoint
+    return _built(request.script_root, endpoint, tuple(sorted(values.items())))
+
+
+def static_url(filename: str) -> str:
+    return cached_url_for("static", filename=filename, v=static_version(filename))
+
+
+def init_app(app) -> None:
+    app.jinja_env.globals.update(static_url=static_url, url_for=cached_url_for)
+
+
+def load_macros(app) -> None:
+    """Make _partials.html available as `ui`; call after every global is registered."""
+    app.jinja_env.globals["ui"] = app.jinja_env.get_template("_partials.html").module
