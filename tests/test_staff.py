@@ -64,7 +64,7 @@ def test_unexpected_error_is_a_calm_page_not_a_traceback(app, client, monkeypatc
 
     add_user(app, "amina")
     sign_in(client, "amina")
-    monkeypatch.setattr(queries, "lesson_states", broken)
+    monkeypatch.setattr(queries, "lesson_marks", broken)
     app.logger.disabled = True
     response = client.get("/")
     assert response.status_code == 500

@@ -176,3 +176,21 @@ def m003_box_state(db: Database) -> None:
         CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         """
     )
+
+
+@MIGRATIONS()
+def m004_answers(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE answers (
+            event_id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL, course_id TEXT NOT NULL, course_version TEXT NOT NULL,
+            lesson_id TEXT NOT NULL, question_id TEXT NOT NULL, question_type TEXT NOT NULL,
+            attempt INTEGER NOT NULL, score TEXT, success INTEGER,
+            response TEXT NOT NULL, normalised TEXT NOT NULL, chosen TEXT NOT NULL,
+            duration_ms INTEGER NOT NULL, form_key TEXT NOT NULL, hlc INTEGER NOT NULL
+        );
+        CREATE INDEX answers_learner ON answers (user_id, course_id, question_id, hlc);
+        CREATE UNIQUE INDEX answers_form ON answers (user_id, form_key);
+        """
+    )

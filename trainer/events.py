@@ -55,26 +55,31 @@ def origin_of(db: Database) -> tuple[str, int]:
 def append(db: Database, type: str, payload: dict, scope: str | None = None) -> Event:
     """Record one event of this node and update the projections, in one transaction."""
     with immediate(db):
-        origin, last_hlc = origin_of(db)
-        previous = db.execute(
-            "SELECT seq, hash FROM event WHERE origin = ? ORDER BY seq DESC LIMIT 1", [origin]
-        ).fetchone()
-        seq, prev_hash = (previous[0] + 1, previous[1]) if previous else (1, "")
-        wall = clock.now_ms()
-        event = Event(
-            origin=origin, seq=seq, event_id=str(uuid.uuid4()), prev_hash=prev_hash,
-            hlc=clock.tick(last_hlc, wall), wall_time=wall, type=type,
-            schema_ver=SCHEMA_VERSION, scope=scope, payload=payload,
-        )
-        event = Event(**{**asdict(event), "hash": event_hash(event)})
-        db.execute("UPDATE node SET hlc = ? WHERE id = 1", [event.hlc])
-        _insert(db, event)
-        db.execute(
-            "INSERT INTO vv (origin, contiguous_max) VALUES (?, ?) "
-            "ON CONFLICT (origin) DO UPDATE SET contiguous_max = excluded.contiguous_max",
-            [origin, seq],
-        )
-        projections.apply(db, event)
+        return _append(db, type, payload, scope)
+
+
+def _append(db: Database, type: str, payload: dict, scope: str | None) -> Event:
+    """Append inside a write transaction the caller holds."""
+    origin, last_hlc = origin_of(db)
+    previous = db.execute(
+        "SELECT seq, hash FROM event WHERE origin = ? ORDER BY seq DESC LIMIT 1", [origin]
+    ).fetchone()
+    seq, prev_hash = (previous[0] + 1, previous[1]) if previous else (1, "")
+    wall = clock.now_ms()
+    event = Event(
+        origin=origin, seq=seq, event_id=str(uuid.uuid4()), prev_hash=prev_hash,
+        hlc=clock.tick(last_hlc, wall), wall_time=wall, type=type,
+        schema_ver=SCHEMA_VERSION, scope=scope, payload=payload,
+    )
+    event = Event(**{**asdict(event), "hash": event_hash(event)})
+    db.execute("UPDATE node SET hlc = ? WHERE id = 1", [event.hlc])
+    _insert(db, event)
+    db.execute(
+        "INSERT INTO vv (origin, contiguous_max) VALUES (?, ?) "
+        "ON CONFLICT (origin) DO UPDATE SET contiguous_max = excluded.contiguous_max",
+        [origin, seq],
+    )
+    projections.apply(db, event)
     return event
 
 
@@ -125,3 +130,20 @@ def lesson_completed(db: Database, user_id: str, course_id: str, version: str, l
     payload = {"user_id": user_id, "course_id": course_id, "course_version": version,
                "lesson_id": lesson_id}
     return append(db, "lesson_completed", payload)
+
+
+def record_answer(db: Database, answer: dict) -> Event | None:
+    """Record an answer once per form: the same form posted again records nothing (None).
+
+    `answer` holds user_id, course_id, course_version, lesson_id, question_id, question_type,
+    form_key, response, normalised, score, success and duration_ms; the attempt number is
+    counted here, inside the write lock, so two posts at once cannot share one."""
+    with immediate(db):
+        seen = db.execute("SELECT 1 FROM answers WHERE user_id = ? AND form_key = ?",
+                          [answer["user_id"], answer["form_key"]]).fetchone()
+        if seen:
+            return None
+        earlier = db.execute(
+            "SELECT count(*) FROM answers WHERE user_id = ? AND course_id = ? AND question_id = ?",
+            [answer["user_id"], answer["course_id"], answer["question_id"]]).fetchone()[0]
+        return _append(db, "answer_submitted", {**answer, "attempt": earlier + 1}, None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import (
     Blueprint,
     abort,
@@ -17,13 +19,15 @@ from flask import (
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from . import events, queries
+from . import answers, events, progress, queries
 from .accounts import login_required
+from .courses.grading import match_choices
 from .db import get_db
 from .i18n import page_language
 
 bp = Blueprint("learn", __name__)
 MEDIA_MAX_AGE = 365 * 86400
+QUESTION_SLOT = re.compile(r"<!--question-slot-(\d+)-->")
 
 
 def library():
@@ -52,39 +56,60 @@ def media_url(course_id: str, relative: str, version: str) -> str:
 @bp.get("/")
 @login_required
 def home():
-    catalog = library().catalog
-    states = queries.lesson_states(get_db(), g.user.id)
-    cards = [(course, queries.course_progress(course, states)) for course in catalog.ordered()]
+    catalog, db = library().catalog, get_db()
+    marks, answered = queries.lesson_marks(db, g.user.id), queries.attempts(db, g.user.id)
+    results = {course.id: queries.course_results(course, marks, answered.get(course.id, {}))
+               for course in catalog.ordered()}
+    cards = [(course, queries.course_progress(course, results[course.id]))
+             for course in catalog.ordered()]
+    activity = {key: mark.last_active_hlc for key, mark in marks.items()}
+    for key, hlc in queries.last_answer_hlc(db, g.user.id).items():
+        activity[key] = max(activity.get(key, 0), hlc)
     return render_template("learn/home.html", cards=cards,
-                           resume=queries.continue_point(catalog, states))
+                           resume=queries.continue_point(catalog, activity, results))
 
 
 @bp.get("/courses/<course_id>")
 @login_required
 def course(course_id: str):
     course = course_or_404(course_id)
-    states = queries.lesson_states(get_db(), g.user.id, course.id)
+    db = get_db()
+    results = queries.course_results(course, queries.lesson_marks(db, g.user.id),
+                                     queries.attempts(db, g.user.id, course.id)[course.id])
     welcome = library().rendered_text(course, course.welcome)
-    return render_template("learn/course.html", course=course, states=states,
-                           progress=queries.course_progress(course, states), welcome=welcome)
+    return render_template("learn/course.html", course=course, results=results,
+                           progress=queries.course_progress(course, results), welcome=welcome)
 
 
 @bp.get("/courses/<course_id>/<lesson_id>")
 @login_required
 def lesson(course_id: str, lesson_id: str):
     course, lesson = lesson_or_404(course_id, lesson_id)
+    return show_lesson(course, lesson)
+
+
+def show_lesson(course, lesson, errors: dict | None = None, submitted: dict | None = None,
+                status: int = 200):
+    """The lesson page; with `errors`, the learner's answers come back with a message."""
     db = get_db()
-    state = queries.lesson_state(db, g.user.id, course.id, lesson.id)
-    if state.status == queries.NOT_STARTED:
+    mark = queries.lesson_mark(db, g.user.id, course.id, lesson.id)
+    if not mark.viewed:
         events.lesson_viewed(db, g.user.id, course.id, course.version, lesson.id)
     rendered = library().rendered(course, lesson)
-    article, pager = lesson_fragments(course, lesson, rendered)
-    return render_template("learn/lesson.html", course=course, lesson=lesson, rendered=rendered,
-                           state=state, article=article, pager=pager)
+    pieces, pager = lesson_fragments(course, lesson, rendered)
+    course_attempts = queries.attempts(db, g.user.id, course.id)[course.id]
+    summary = progress.lesson_result(course, lesson, course_attempts, mark.completed, True)
+    return render_template(
+        "learn/lesson.html", course=course, lesson=lesson, rendered=rendered, pieces=pieces,
+        pager=pager, summary=summary, pass_mark=lesson.meta.get("pass_mark", course.pass_mark),
+        results=progress.question_results(course, lesson, course_attempts),
+        errors=errors or {}, submitted=submitted or {}, form_key=answers.new_form_key(),
+        shuffle=lesson.meta.get("shuffle", False)), status
 
 
-def lesson_fragments(course, lesson, rendered) -> tuple[Markup, Markup]:
-    """The parts of a lesson page that are the same for every reader, made once per language."""
+def lesson_fragments(course, lesson, rendered) -> tuple[list, Markup]:
+    """The parts of a lesson page that are the same for every reader, made once per language:
+    the article as HTML pieces with its questions between them, and the pager."""
     previous, following = course.neighbours(lesson.id)
     context = {"course": course, "lesson": lesson, "rendered": rendered,
                "previous": previous, "following": following}
@@ -92,9 +117,15 @@ def lesson_fragments(course, lesson, rendered) -> tuple[Markup, Markup]:
            previous and (previous.id, previous.title), following and (following.id,
                                                                       following.title),
            page_language(), request.script_root)
-    return library().memo(key, lambda: (
-        Markup(render_template("learn/_lesson_article.html", **context)),
-        Markup(render_template("learn/_lesson_pager.html", **context))))
+
+    def make():
+        article = render_template("learn/_lesson_article.html", **context)
+        pieces = QUESTION_SLOT.split(article)
+        return ([Markup(piece) if index % 2 == 0 else rendered.questions[int(piece)]
+                 for index, piece in enumerate(pieces)],
+                Markup(render_template("learn/_lesson_pager.html", **context)))
+
+    return library().memo(key, make)
 
 
 @bp.post("/courses/<course_id>/<lesson_id>/complete")
@@ -102,13 +133,32 @@ def lesson_fragments(course, lesson, rendered) -> tuple[Markup, Markup]:
 def complete(course_id: str, lesson_id: str):
     course, lesson = lesson_or_404(course_id, lesson_id)
     db = get_db()
-    if queries.lesson_state(db, g.user.id, course.id, lesson.id).status != queries.COMPLETED:
+    if not queries.lesson_mark(db, g.user.id, course.id, lesson.id).completed:
         events.lesson_completed(db, g.user.id, course.id, course.version, lesson.id)
     flash(_("Lesson completed: %(title)s", title=lesson.title), "success")
     following = course.neighbours(lesson.id)[1]
     if following is not None:
         return redirect(url_for("learn.lesson", course_id=course.id, lesson_id=following.id))
     return redirect(url_for("learn.course", course_id=course.id))
+
+
+@bp.post("/courses/<course_id>/<lesson_id>/questions/<question_id>")
+@login_required
+def answer(course_id: str, lesson_id: str, question_id: str):
+    course, lesson = lesson_or_404(course_id, lesson_id)
+    rendered = library().rendered(course, lesson)
+    question = next((q.question for q in rendered.questions if q.id == question_id), None)
+    if question is None:
+        abort(404)
+    outcome = answers.submit(get_db(), g.user.id, course, lesson, question, request.form)
+    if outcome.error is not None:
+        return show_lesson(course, lesson, errors={question.id: outcome.error},
+                           submitted={question.id: request.form.to_dict(flat=False)},
+                           status=400)
+    if outcome.message:
+        flash(outcome.message, "info")
+    return redirect(url_for("learn.lesson", course_id=course.id, lesson_id=lesson.id,
+                            _anchor=f"q-{question.id}"))
 
 
 @bp.get("/courses/<course_id>/media/<path:filename>")
@@ -121,4 +171,6 @@ def media(course_id: str, filename: str):
 
 
 def init_app(app) -> None:
+    app.jinja_env.globals.update(display_order=answers.display_order,
+                                 match_choices=match_choices)
     app.register_blueprint(bp)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from sqlite_utils import Database
 
-TABLES = ("lww", "users", "signins", "lesson_progress")
+TABLES = ("lww", "users", "signins", "lesson_progress", "answers")
 USER_FIELDS = ("username", "display_name", "role", "password_hash", "active")
 FOLDS: dict[str, Callable] = {}
 
@@ -109,3 +109,17 @@ def _lesson_viewed(db: Database, event) -> None:
 @fold("lesson_completed")
 def _lesson_completed(db: Database, event) -> None:
     _touch_lesson(db, event, viewed=None, completed=event.hlc)
+
+
+@fold("answer_submitted")
+def _answer_submitted(db: Database, event) -> None:
+    p = event.payload
+    db.execute(
+        "INSERT OR IGNORE INTO answers (event_id, user_id, course_id, course_version, lesson_id,"
+        " question_id, question_type, attempt, score, success, response, normalised, chosen,"
+        " duration_ms, form_key, hlc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [event.event_id, p["user_id"], p["course_id"], p["course_version"], p["lesson_id"],
+         p["question_id"], p["question_type"], p["attempt"], p["score"],
+         None if p["success"] is None else int(p["success"]), json.dumps(p["response"]),
+         p["normalised"], json.dumps(p["chosen"]), p["duration_ms"], p["form_key"], event.hlc],
+    )

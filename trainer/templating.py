@@ -40,6 +40,10 @@ def init_app(app) -> None:
     app.jinja_env.globals.update(static_url=static_url, url_for=cached_url_for)
 
 
+MACROS = {"ui": "_partials.html", "quiz": "learn/_question.html"}
+
+
 def load_macros(app) -> None:
-    """Make _partials.html available as `ui`; call after every global is registered."""
-    app.jinja_env.globals["ui"] = app.jinja_env.get_template("_partials.html").module
+    """Make the macro files available by name; call after every global is registered."""
+    for name, template in MACROS.items():
+        app.jinja_env.globals[name] = app.jinja_env.get_template(template).module

@@ -25,14 +25,56 @@ QUIZ_MARKER = "<!--trainer-quiz-{}-{}-->"  # a nonce per render: authors cannot 
 
 
 @dataclass
+class RenderedQuestion:
+    """A question's texts as sanitised HTML. Feedback and explanation are only ever shown to
+    a learner who has answered; the stem, options and hints may be shown before."""
+
+    question: Question
+    stem: str
+    options: dict[str, str]  # option id -> inline HTML of its text
+    matches: dict[str, str]  # right-hand value -> inline HTML (match questions)
+    feedback: dict[str, str]  # option id -> HTML
+    hints: list[str]
+    explanation: str
+
+    @property
+    def id(self) -> str:
+        return self.question.id
+
+
+def render_question(question: Question, clean) -> RenderedQuestion:
+    def block(text: str) -> str:
+        return clean(render(text)[0]) if text.strip() else ""
+
+    def inline(text: str) -> str:
+        html = block(text).strip()
+        if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+            html = html[3:-4]
+        return html
+
+    return RenderedQuestion(
+        question=question, stem=block(question.stem),
+        options={o.id: inline(o.text) for o in question.options},
+        matches={o.match: inline(o.match) for o in question.options if o.match},
+        feedback={o.id: block(o.feedback) for o in question.options if o.feedback},
+        hints=[inline(hint) for hint in question.hints],
+        explanation=block(question.explanation),
+    )
+
+
+@dataclass
 class RenderedLesson:
-    parts: list = field(default_factory=list)  # HTML strings and Question objects, in order
+    parts: list = field(default_factory=list)  # HTML strings and RenderedQuestions, in order
     toc: list[dict] = field(default_factory=list)  # h2 {"id", "name", "children": [h3…]}
     heading: str = ""  # the lesson's own <h1>, when its Markdown starts with one
 
     @property
     def html(self) -> str:
         return "".join(part for part in self.parts if isinstance(part, str))
+
+    @property
+    def questions(self) -> list[RenderedQuestion]:
+        return [part for part in self.parts if isinstance(part, RenderedQuestion)]
 
     @property
     def toc_size(self) -> int:
@@ -90,7 +132,7 @@ def render_lesson(lesson: Lesson, clean) -> RenderedLesson:
     parts: list = []
     for index, piece in enumerate(pieces):
         if index % 2:
-            parts.append(questions[int(piece)])
+            parts.append(render_question(questions[int(piece)], clean))
         elif piece.strip():
             parts.append(clean(piece))
     heading = ""

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
+from .numbers import AnswerKeyError, NumericKey, parse_key
 from .problems import Problems, did_you_mean
 
 TYPES = ("single", "multiple", "truefalse", "text", "numeric", "order", "match", "task")
-HEADER_KEYS = ("id", "type", "points", "shuffle", "attempts", "case", "scoring", "unit")
+HEADER_KEYS = ("id", "type", "points", "shuffle", "attempts", "case", "scoring", "unit", "tags")
 QUESTION_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 HEADER_LINE = re.compile(r"^([A-Za-z_][\w-]*):\s*(.*?)\s*$")
 PIN = re.compile(r"\s*\{#([a-z0-9-]+)\}\s*$")
 
 # Answer lines, by the types they belong to.
 ANSWER_PATTERNS = {
-    "choice": re.compile(r"^- \((x|X| )\)\s+(.*)$"),
-    "box": re.compile(r"^- \[(x|X| )\]\s+(.*)$"),
+    "choice": re.compile(r"^- \((x|X| |%-?\d+(?:\.\d+)?%)\)\s+(.*)$"),
+    "box": re.compile(r"^- \[(x|X| |%-?\d+(?:\.\d+)?%)\]\s+(.*)$"),
     "truefalse": re.compile(r"^answer:\s*(\S*)\s*$", re.IGNORECASE),
     "accepted": re.compile(r"^=(%-?\d+(?:\.\d+)?%)?\s*(.*)$"),
     "anticipated": re.compile(r"^~\s*(.*)$"),
@@ -27,7 +30,7 @@ ANSWER_PATTERNS = {
 LINES_OF_TYPE = {
     "single": ("choice",),
     "multiple": ("box",),
-    "truefalse": ("truefalse",),
+    "truefalse": ("truefalse", "anticipated"),
     "text": ("accepted", "anticipated"),
     "numeric": ("accepted", "anticipated"),
     "order": ("ordered",),
@@ -46,9 +49,12 @@ class Option:
     line: int
     kind: str  # which answer pattern it matched
     correct: bool = False
-    weight: str | None = None  # "=%50%" partial credit, kept as written
+    credit: Decimal = Decimal(0)  # what choosing or giving it earns: 1, 0, 0.5, -0.5…
+    weighted: bool = False  # the author wrote a %weight% rather than x or =
     match: str = ""  # the right-hand side of a match pair, or the order position
     feedback: str = ""
+    key: NumericKey | None = None  # numeric questions: the interval this line stands for
+    pinned: bool = False  # the author fixed its id with {#id}
 
 
 @dataclass
@@ -162,11 +168,13 @@ def _option(found, number: int, index: int) -> Option:
     kind, match = found
     option = Option(id="", text="", line=number, kind=kind)
     if kind in ("choice", "box"):
-        option.correct, option.text = match.group(1).lower() == "x", match.group(2)
+        mark, option.text = match.group(1).lower(), match.group(2)
+        _set_credit(option, mark[1:-1] if mark.startswith("%") else None, mark == "x")
     elif kind == "truefalse":
-        option.text, option.correct = match.group(1).lower(), True
+        option.text, option.correct, option.credit = match.group(1).lower(), True, Decimal(1)
     elif kind == "accepted":
-        option.weight, option.text, option.correct = match.group(1), match.group(2), True
+        weight, option.text = match.group(1), match.group(2)
+        _set_credit(option, weight[1:-1] if weight else None, True)
     elif kind == "anticipated":
         option.text = match.group(1)
     elif kind == "ordered":
@@ -176,10 +184,45 @@ def _option(found, number: int, index: int) -> Option:
     pinned = PIN.search(option.text)
     if pinned:
         option.id, option.text = pinned.group(1), option.text[: pinned.start()]
+        option.pinned = True
     else:
         option.id = _letter_id(index)
     option.text = option.text.strip()
     return option
+
+
+def _set_credit(option: Option, weight: str | None, marked: bool) -> None:
+    if weight is not None:
+        option.credit, option.weighted = Decimal(weight) / 100, True
+    else:
+        option.credit = Decimal(1) if marked else Decimal(0)
+    option.correct = option.credit > 0
+
+
+def _check_multiple(question: Question, path: Path, problems: Problems) -> None:
+    options, qid = question.options, question.id
+    if any(option.weighted for option in options):
+        total = sum(option.credit for option in options if option.credit > 0)
+        if total != 1:
+            problems.error(path, question.line, 1, "Q211", f"multiple-choice question "
+                           f"'{qid}': the positive weights add up to {total * 100:g}%; make "
+                           "them add up to 100%")
+    elif not any(option.correct for option in options):
+        problems.error(path, question.line, 1, "Q211", f"multiple-choice question '{qid}' "
+                       "marks no box; write [x] in the right ones")
+
+
+def _opaque_ids(question: Question) -> None:
+    """Order items get ids from their text: a, b, c… in written order would give the answer
+    away in the form's field names."""
+    taken = {option.id for option in question.options if option.pinned}
+    for option in (o for o in question.options if not o.pinned):
+        digest = hashlib.sha256(option.text.casefold().encode("utf-8")).hexdigest()
+        candidate = "i" + digest[:6]
+        while candidate in taken:
+            candidate = "i" + hashlib.sha256(candidate.encode()).hexdigest()[:6]
+        option.id = candidate
+        taken.add(candidate)
 
 
 def _letter_id(index: int) -> str:
@@ -207,11 +250,48 @@ def _check_type(question: Question, positions: dict, path: Path, problems: Probl
             problems.error(path, option.line, 1, "Q202", f"this line does not fit a "
                            f"{question.type} question '{question.id}'")
     question.options = [option for option in question.options if option.kind in allowed]
+    if question.type == "order":
+        _opaque_ids(question)
     _check_answer_count(question, path, problems)
+    _check_header_values(question, positions, path, problems)
+    if question.type == "numeric":
+        _read_numeric_keys(question, path, problems)
+
+
+HEADER_VALUES = {
+    "shuffle": ("true", "false"),
+    "case": ("sensitive", "insensitive"),
+    "scoring": ("partial", "all-or-nothing"),
+}
+
+
+def _check_header_values(question: Question, positions: dict, path: Path,
+                         problems: Problems) -> None:
+    header = question.header
+    for key, allowed in HEADER_VALUES.items():
+        if key in header and header[key] not in allowed:
+            problems.error(path, positions[key], len(key) + 3, "Q110", f"{key} "
+                           f"'{header[key]}': write {' or '.join(allowed)}")
+    for key in ("points", "attempts"):
+        if key in header and not (header[key].isdigit() and int(header[key]) > 0):
+            problems.error(path, positions[key], len(key) + 3, "Q110", f"{key} "
+                           f"'{header[key]}': write a whole number like 2")
+    if "unit" in header and question.type != "numeric":
+        problems.error(path, positions["unit"], 1, "Q111", "unit: only numeric questions "
+                       "have a unit")
+
+
+def _read_numeric_keys(question: Question, path: Path, problems: Problems) -> None:
+    unit = question.header.get("unit", "")
+    for option in question.options:
+        try:
+            option.key = parse_key(option.text, unit)
+        except AnswerKeyError as error:
+            problems.error(path, option.line, 3, error.code, str(error))
 
 
 def _check_answer_count(question: Question, path: Path, problems: Problems) -> None:
-    right = [o for o in question.options if o.correct]
+    right = [o for o in question.options if o.credit >= 1]
     kind, qid = question.type, question.id
     if kind in ("single", "multiple", "order", "match") and len(question.options) < 2:
         problems.error(path, question.line, 1, "Q203", f"{kind} question '{qid}' needs at "
@@ -224,13 +304,20 @@ def _check_answer_count(question: Question, path: Path, problems: Problems) -> N
         else:
             problems.error(path, question.line, 1, "Q210", f"single-choice question '{qid}' "
                            "marks no option correct; write (x) in the right one")
-    elif kind == "multiple" and not right:
-        problems.error(path, question.line, 1, "Q211", f"multiple-choice question '{qid}' "
-                       "marks no box; write [x] in the right ones")
-    elif kind == "truefalse" and (len(right) != 1 or right[0].text not in ("true", "false")):
-        problems.error(path, question.line, 1, "Q212", f"true/false question '{qid}' needs "
-                       "exactly one line 'answer: true' or 'answer: false'")
-    elif kind in ("text", "numeric") and not right:
+    elif kind == "multiple":
+        _check_multiple(question, path, problems)
+    elif kind == "truefalse":
+        answers = [o for o in question.options if o.kind == "truefalse"]
+        others = [o for o in question.options if o.kind == "anticipated"]
+        if len(answers) != 1 or answers[0].text not in ("true", "false") or any(
+                o.text not in ("true", "false") or o.text == answers[0].text for o in others):
+            problems.error(path, question.line, 1, "Q212", f"true/false question '{qid}' "
+                           "needs exactly one line 'answer: true' or 'answer: false' (and at "
+                           "most a '~ true' or '~ false' line for the other answer's feedback)")
+    elif kind == "match" and sum(1 for o in question.options if o.text) < 2:
+        problems.error(path, question.line, 1, "Q240", f"match question '{qid}' needs at "
+                       "least two pairs 'left -> right'")
+    elif kind in ("text", "numeric") and not [o for o in question.options if o.correct]:
         problems.error(path, question.line, 1, "Q213", f"{kind} question '{qid}' needs at "
                        "least one accepted answer line starting with '='")
     elif kind == "order":

@@ -1,0 +1,69 @@
+"""Answering a question: check the form, grade it, record it once."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import secrets
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlite_utils import Database
+
+from . import clock, events, progress, queries
+from .courses.grading import InvalidAnswer, grade
+
+FORM_KEY = re.compile(r"^(\d{10,14})\.([\w-]{8,24})$")
+LONGEST_MS = 3 * 3600 * 1000  # a form left open longer says nothing about time spent
+
+
+@dataclass(frozen=True)
+class Outcome:
+    error: str | None = None  # shown by the question; nothing was recorded
+    message: str = ""  # shown at the top of the page
+
+
+def new_form_key() -> str:
+    """A one-time key for one rendered form; it also carries when the form was shown."""
+    return f"{clock.now_ms()}.{secrets.token_urlsafe(9)}"
+
+
+def submit(db: Database, user_id: str, course, lesson, question, form) -> Outcome:
+    key = form.get("form_key", "")
+    shown = FORM_KEY.match(key)
+    if shown is None:
+        return Outcome(error=_("This form is out of date. Please answer again."))
+    if queries.form_used(db, user_id, key):
+        return Outcome()  # the same form again (a double tap, a retry): already recorded
+    course_attempts = queries.attempts(db, user_id, course.id)[course.id]
+    result = progress.question_results(course, lesson, course_attempts)[question.id]
+    if not result.can_try:
+        return Outcome(message=_("You have no more tries for this question."))
+    try:
+        graded = grade(question, form.to_dict(flat=False), course.language)
+    except InvalidAnswer as error:
+        return Outcome(error=str(error))
+    events.record_answer(db, {
+        "user_id": user_id, "course_id": course.id, "course_version": course.version,
+        "lesson_id": lesson.id, "question_id": question.id, "question_type": question.type,
+        "form_key": key, "response": graded.response, "normalised": graded.normalised,
+        "chosen": list(graded.chosen), "success": graded.success,
+        "score": None if graded.score is None else str(graded.score.normalize()),
+        "duration_ms": max(0, min(LONGEST_MS, clock.now_ms() - int(shown.group(1)))),
+    })
+    return Outcome()
+
+
+def display_order(question, user_id: str, shuffle: bool) -> list:
+    """The options as this learner sees them: the same on every visit, shuffled when the
+    lesson or question asks for it (order questions always: their written order is the
+    answer). Grading never looks at this order."""
+    options = list(question.options)
+    wanted = question.header.get("shuffle", "true" if shuffle else "false") == "true"
+    if question.type == "order" or (wanted and question.type in ("single", "multiple")):
+        if question.type == "order":  # start from an order that says nothing about the key
+            options.sort(key=lambda option: (option.text.casefold(), option.id))
+        seed = hashlib.sha256(f"{user_id}:{question.id}".encode()).digest()
+        random.Random(seed).shuffle(options)  # no "never the right order" rule: that would leak
+    return options

@@ -1,0 +1,136 @@
+"""Progress rules, pure: attempts in, question, lesson and course results out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+from .courses.model import Course, Lesson
+from .courses.quiz import Question
+
+NOT_STARTED, VIEWED, COMPLETED, PASSED = "not-started", "viewed", "completed", "passed"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    number: int
+    score: Decimal | None  # None: a practical task waiting for its sign-off
+    response: object
+    normalised: str
+    chosen: tuple[str, ...]
+    course_version: str = ""
+
+
+@dataclass
+class QuestionResult:
+    question: Question
+    attempts: list[Attempt] = field(default_factory=list)
+    limit: int | None = None  # attempts allowed; None is unlimited
+    score_on: str = "first"
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.attempts)
+
+    @property
+    def last(self) -> Attempt | None:
+        return self.attempts[-1] if self.attempts else None
+
+    @property
+    def score(self) -> Decimal | None:
+        scores = [a.score for a in self.attempts if a.score is not None]
+        if not scores:
+            return None
+        return scores[0] if self.score_on == "first" else max(scores)
+
+    @property
+    def attempts_left(self) -> int | None:
+        return None if self.limit is None else max(0, self.limit - len(self.attempts))
+
+    @property
+    def can_try(self) -> bool:
+        """The form is offered: never answered, or not yet right and attempts remain."""
+        if self.question.type == "task":
+            return not self.attempts
+        if self.last is not None and self.last.score is not None and self.last.score >= 1:
+            return False
+        return self.attempts_left is None or self.attempts_left > 0
+
+
+@dataclass(frozen=True)
+class LessonResult:
+    status: str
+    score: Decimal | None  # 0..1 over graded questions, weighted by points
+    passed: bool
+    answered: int
+    questions: int
+    waiting_for_signoff: int = 0
+
+
+def pass_fraction(pass_mark: str) -> Fraction:
+    """'70%' -> 7/10; '3/4' -> 3/4 (the loader has checked the form)."""
+    text = str(pass_mark).strip()
+    if text.endswith("%"):
+        return Fraction(text[:-1].strip()) / 100
+    top, bottom = text.split("/")
+    return Fraction(int(top), int(bottom))
+
+
+def question_results(course: Course, lesson: Lesson,
+                     attempts: dict[str, list[Attempt]]) -> dict[str, QuestionResult]:
+    lesson_limit = lesson.meta.get("attempts")
+    score_on = lesson.meta.get("score_on", "first")
+    results = {}
+    for question in lesson.questions:
+        limit = int(question.header["attempts"]) if "attempts" in question.header \
+            else lesson_limit
+        results[question.id] = QuestionResult(question, attempts.get(question.id, []), limit,
+                                              score_on)
+    return results
+
+
+def lesson_result(course: Course, lesson: Lesson, attempts: dict[str, list[Attempt]],
+                  marked_complete: bool, viewed: bool) -> LessonResult:
+    results = question_results(course, lesson, attempts)
+    graded = [r for r in results.values() if r.question.type != "task"]
+    tasks = [r for r in results.values() if r.question.type == "task"]
+    answered = sum(1 for r in results.values() if r.answered)
+    if not results:
+        status = COMPLETED if marked_complete else VIEWED if viewed else NOT_STARTED
+        return LessonResult(PASSED if marked_complete else status, None, marked_complete, 0, 0)
+    score = _weighted_score(graded)
+    waiting = sum(1 for r in tasks if r.answered)  # sign-offs come with the trainer pages
+    pass_mark = pass_fraction(lesson.meta.get("pass_mark", course.pass_mark))
+    passed = (score is None or Fraction(score) >= pass_mark) and not tasks \
+        and answered == len(results)
+    if passed:
+        status = PASSED
+    elif answered == len(results):
+        status = COMPLETED
+    else:
+        status = VIEWED if viewed or answered else NOT_STARTED
+    return LessonResult(status, score, passed, answered, len(results), waiting)
+
+
+def _weighted_score(graded: list[QuestionResult]) -> Decimal | None:
+    if not graded:
+        return None
+    total = sum(int(r.question.header.get("points", 1)) for r in graded)
+    earned = sum(int(r.question.header.get("points", 1)) * (r.score or Decimal(0))
+                 for r in graded)
+    return Decimal(earned) / total
+
+
+def course_complete(course: Course, results: dict[str, LessonResult]) -> bool:
+    return bool(course.lessons) and all(lesson_done(course, results.get(lesson.id))
+                                        for lesson in course.lessons)
+
+
+def lesson_done(course: Course, result: LessonResult | None) -> bool:
+    """Done by the course's completion rule."""
+    if result is None:
+        return False
+    if course.completion == "all-lessons-completed":
+        return result.status in (COMPLETED, PASSED)
+    return result.passed
