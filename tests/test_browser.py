@@ -7,38 +7,13 @@ import shutil
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+from .conftest import CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not shutil.which(CHROMIUM), reason="Debian's chromium is not installed"
                        " (.ci/run installs it)"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def phone(browser, live_server):
-    context = browser.new_context(viewport={"width": 360, "height": 640},
-                                  base_url=live_server.url)
-    page = context.new_page()
-    outside = []
-    page.on("request", lambda request: outside.append(request.url)
-            if not request.url.startswith((live_server.url, "data:")) else None)
-    yield page
-    context.close()
-    assert outside == [], "the page reached outside the box"
 
 
 def test_register_read_complete_and_see_progress(phone):

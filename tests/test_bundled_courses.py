@@ -30,6 +30,33 @@ def test_each_course_has_five_or_more_lessons_each_ending_with_a_quiz():
             assert len(lesson.body.split()) > 500, lesson.id
 
 
+def test_every_question_type_appears_and_each_course_has_a_practical_task():
+    catalog = load_catalog(COURSES)
+    types = {q.type for c in catalog.courses.values() for lesson in c.lessons
+             for q in lesson.questions}
+    assert types == {"single", "multiple", "truefalse", "text", "numeric", "order", "match",
+                     "task"}
+    for course in catalog.courses.values():
+        assert any(q.type == "task" for lesson in course.lessons for q in lesson.questions)
+
+
+def test_every_lesson_ends_with_its_quiz():
+    for course in load_catalog(COURSES).courses.values():
+        for lesson in course.lessons:
+            last_line = lesson.body.rstrip().splitlines()[-1]
+            assert last_line.startswith("```"), (lesson.id, last_line)
+
+
+def test_each_bundled_question_accepts_its_authors_answer():
+    from trainer.courses.grading import grade, right_answer
+
+    for course in load_catalog(COURSES).courses.values():
+        for lesson in course.lessons:
+            for question in lesson.questions:
+                result = grade(question, right_answer(question), course.language)
+                assert result.score in (1, None), (lesson.id, question.id)
+
+
 @pytest.mark.parametrize("svg", sorted(COURSES.glob("*/media/*.svg")), ids=lambda p: p.name)
 def test_diagrams_are_accessible_self_contained_svg(svg):
     root = ElementTree.parse(svg).getroot()

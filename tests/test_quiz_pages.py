@@ -102,10 +102,12 @@ def answer(client, qid: str, values, lesson: str = LESSON, reuse_key: str | None
 
 def stored_answers(app) -> list[dict]:
     with app.app_context():
-        return [dict(zip(["question_id", "attempt", "score", "success", "response",
-                          "normalised", "course_version"], row)) for row in get_db().execute(
+        rows = get_db().execute(
             "SELECT question_id, attempt, score, success, response, normalised, course_version"
-            " FROM answers ORDER BY hlc").fetchall()]
+            " FROM answers ORDER BY hlc").fetchall()
+    names = ["question_id", "attempt", "score", "success", "response", "normalised",
+             "course_version"]
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def question_section(client, qid: str, lesson: str = LESSON):

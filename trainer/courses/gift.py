@@ -7,11 +7,11 @@ Issue codes (stable, documented for trainers):
   G007 a numeric answer is not a number   G008 no right answer, or several '=' in a choice
   G009 matching question not made of pairs '=left -> right'
   G010 weight %N% outside -100..100 or on a '=' answer
-  G012 question has no text               G013 numeric range written high..low
+  G011 question has no text               G012 numeric range written high..low
   W601 essay skipped (not gradable)
   A001 no ANSWER line                      A002 ANSWER names no option
   A003 fewer than two options              A004 options or ANSWER without a question
-  A005 the same option letter twice
+  A005 the same option letter twice         A006 an option without text
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ GIFT_ESCAPE = re.compile(r"\\([\\~=#{}:n])")
 SURROGATE = re.compile("[\ud800-\udfff]")
 PLACEHOLDERS = {char: chr(0xD800 + index) for index, char in enumerate("\\~=#{}:n")}
 BLANK = chr(0xD8FF)  # the missing word's place in a stem
-LITERAL = str.maketrans({p: ("\n" if c == "n" else c) for c, p in PLACEHOLDERS.items()})
-MARKDOWN_KEPT = str.maketrans({**{p: ("\n" if c == "n" else c) for c, p in PLACEHOLDERS.items()},
-                               **{PLACEHOLDERS[c]: "\\" + c for c in "\\{}"}})
+LITERAL_CHARS = {p: ("\n" if c == "n" else c) for c, p in PLACEHOLDERS.items()}
+LITERAL = str.maketrans(LITERAL_CHARS)
+MARKDOWN_KEPT = str.maketrans({**LITERAL_CHARS, **{PLACEHOLDERS[c]: "\\" + c for c in "\\{}"}})
 
 # Plain text shown literally by Python-Markdown with the course extensions.
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]{}~|])")
@@ -68,6 +68,8 @@ AIKEN_ANSWER = re.compile(r"^\s*ANSWER\s*:\s*(.*?)\s*$", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Converted:
+    """A converted question (a native quiz block body) or a description (lesson text)."""
+
     line: int  # 1-based line in the source where this question (or text) starts
     kind: str  # "quiz" (a native quiz block body) or "markdown" (a GIFT description)
     text: str  # quiz: the native block body without fences; markdown: lesson text
@@ -76,6 +78,8 @@ class Converted:
 
 @dataclass(frozen=True)
 class Issue:
+    """Why a question was left out, at the line where it starts."""
+
     line: int  # 1-based line where the question starts
     severity: str  # "error" or "warning"
     code: str
@@ -92,6 +96,8 @@ class _Rejected(Exception):
 
 @dataclass
 class _Chunk:
+    """The lines of one GIFT question, with the id and tags given before it."""
+
     line: int
     lines: list[str]
     id_hint: str
@@ -100,6 +106,8 @@ class _Chunk:
 
 @dataclass
 class _Answer:
+    """One answer of a GIFT answer block."""
+
     marker: str  # "=" or "~"
     weight: str | None  # "50" for %50%, as written
     text: str  # masked GIFT text, without weight and feedback
@@ -183,11 +191,11 @@ def _convert_chunk(chunk: _Chunk) -> _Draft | Converted | None:
     answers, general = _split_general_feedback(answers)
     stem_text = _stem_text(head, tail)
     words = _first_words(stem_text)
-    kind, lines = _answer_lines(answers, fmt, title or words)
+    kind, lines = _answer_lines(answers, fmt, title or words or "untitled")
     stem = _markdown(stem_text, fmt)
     if not stem:
-        raise _Rejected("G012", f"question '{title or words}' has no question text; write it "
-                        "before the answers {…}")
+        raise _Rejected("G011", f"question '{title or 'untitled'}' has no question text; write "
+                        "it before the answers {…}")
     explicit = inline_ids[-1] if inline_ids else chunk.id_hint
     return _Draft(chunk.line, kind, _safe_stem(stem), lines, _formatted(general, fmt),
                   _tags(chunk.tags + inline_tags), (explicit, title, words))
@@ -444,7 +452,7 @@ def _numeric_value(masked: str) -> str:
     if dots:
         low, high = _number(low), _number(high)
         if float(low) > float(high):
-            raise _Rejected("G013", f"range {low}..{high} is reversed; write the smaller "
+            raise _Rejected("G012", f"range {low}..{high} is reversed; write the smaller "
                             f"number first: {high}..{low}")
         return f"{low}..{high}"
     value, colon, tolerance = text.partition(":")
@@ -510,7 +518,7 @@ def _literal_line(masked: str) -> str:
 
 def _tidy(text: str) -> str:
     """Lines without the indentation GIFT layout adds, nor trailing spaces."""
-    first, *rest = text.split("\n")
+    first, *rest = text.splitlines() or [""]  # every kind of line break becomes "\n"
     lines = [first.strip(), *textwrap.dedent("\n".join(rest)).split("\n")] if rest else [first]
     return "\n".join(line.rstrip() for line in lines).strip()
 
@@ -518,7 +526,7 @@ def _tidy(text: str) -> str:
 def _escape_markdown(text: str) -> str:
     """Plain text that Markdown shows literally."""
     lines = []
-    for line in text.split("\n"):
+    for line in text.splitlines():
         line = ENTITY.sub("&amp;", line.strip()).replace("<", "&lt;")
         line = DOUBLE_EQUALS.sub(r"\\=", MARKDOWN_SPECIAL.sub(r"\\\1", line))
         lines.append(LINE_START_SPECIAL.sub(_escape_line_start, line))
@@ -581,6 +589,8 @@ def _finish(draft: _Draft, taken: set[str]) -> Converted:
 
 @dataclass
 class _AikenQuestion:
+    """The lines of one Aiken question."""
+
     line: int
     stem: list[str] = field(default_factory=list)
     options: list[tuple[str, str]] = field(default_factory=list)
@@ -593,7 +603,8 @@ def _aiken_questions(source: str) -> list[_AikenQuestion]:
     for number, line in enumerate(LINE_BREAK.split(source.removeprefix("\ufeff")), 1):
         option, answer = AIKEN_OPTION.match(line), AIKEN_ANSWER.match(line)
         if not line.strip():
-            current = current if current and current.options else None
+            if current is not None and not current.options:
+                current = None  # a question's text ends at a blank line
             continue
         if current is None or (current.options and not option and not answer):
             current = _AikenQuestion(number)
@@ -618,6 +629,9 @@ def _aiken_draft(question: _AikenQuestion) -> _Draft:
                         "like 'A. first' and 'B. second'")
     if len(set(letters)) < len(letters):
         raise _Rejected("A005", "two options have the same letter; letter them A, B, C…")
+    if not all(text for _, text in question.options):
+        raise _Rejected("A006", "an option has no text; write it after its letter, like "
+                        "'B. second'")
     if question.answer is None:
         raise _Rejected("A001", "this question has no 'ANSWER:' line; add one after its "
                         "options, like 'ANSWER: B'")
