@@ -1,11 +1,14 @@
-"""Baseline for load.py: one Flask route with a fixed HTML page, served by waitress."""
+"""Baselines for the benchmarks, served by waitress: a fixed HTML page (load.py) and a POST
+that makes one durable SQLite insert, WAL and synchronous=FULL like trainer (quiz_answers.py)."""
 
 from __future__ import annotations
 
 import argparse
+import sqlite3
+import threading
 
 import waitress
-from flask import Flask
+from flask import Flask, request
 
 PARAGRAPH = ("<p>A directional antenna focuses the radio energy in one direction, so a link "
              "between two roofs can reach further with the same transmit power.</p>\n")
@@ -20,14 +23,32 @@ def fixed_page(size: int) -> str:
     return head + PARAGRAPH * repeats + tail
 
 
-def create_app(size: int) -> Flask:
-    """A Flask app whose only route answers the fixed page."""
+def durable_connection(path: str) -> sqlite3.Connection:
+    """A connection set up as trainer's are: WAL, synchronous=FULL."""
+    connection = sqlite3.connect(path, timeout=30, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("CREATE TABLE IF NOT EXISTS answer (id INTEGER PRIMARY KEY, body TEXT)")
+    return connection
+
+
+def create_app(size: int, database: str | None = None) -> Flask:
+    """A Flask app that answers the fixed page, and with a database, POST /answer."""
     app = Flask(__name__)
     page = fixed_page(size)
+    local = threading.local()
 
     @app.get("/")
     def index():
         return page
+
+    @app.post("/answer")
+    def answer():
+        if not hasattr(local, "db"):
+            local.db = durable_connection(database)
+        with local.db:  # one transaction, committed (and synced) before the reply
+            local.db.execute("INSERT INTO answer (body) VALUES (?)", [str(dict(request.form))])
+        return "", 303, {"Location": "/"}
 
     return app
 
@@ -39,9 +60,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--size", type=int, default=11000, help="page size in bytes")
+    parser.add_argument("--database", help="SQLite file for POST /answer")
     args = parser.parse_args()
     try:
-        waitress.serve(create_app(args.size), host=args.host, port=args.port,
+        waitress.serve(create_app(args.size, args.database), host=args.host, port=args.port,
                        threads=args.threads, _quiet=True)
     except KeyboardInterrupt:
         pass

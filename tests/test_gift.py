@@ -27,6 +27,7 @@ def answer_lines(body: str) -> list[str]:
 
 
 def header_and_stem(body: str) -> tuple[list[str], str]:
+    """A native body's header lines and its stem."""
     header, stem, _ = body.split("\n\n", 2)
     return header.split("\n"), stem
 
@@ -397,12 +398,14 @@ def test_round_trip_of_weights_and_anticipated_true_false(source):
 
 
 def corpus(name: str) -> tuple[list[Converted], list[Issue]]:
+    """One corpus file converted; the test is skipped when the corpus is not there."""
     if not CORPUS.is_dir():
         pytest.skip(f"GIFT corpus not found at {CORPUS}")
     return gift_to_native((CORPUS / name).read_text(encoding="utf-8"))
 
 
 def by_id(converted: list[Converted]) -> dict[str, Converted]:
+    """Converted questions by their id."""
     return {item.id: item for item in converted}
 
 
@@ -519,6 +522,7 @@ GIFT_PIECES = st.sampled_from([
 
 
 def check_result(source: str, result) -> None:
+    """Lines within the source, known kinds and severities, unique ids, one text per line."""
     converted, issues = result
     last_line = source.count("\n") + source.count("\r") + 1
     assert all(1 <= item.line <= last_line for item in [*converted, *issues])
