@@ -336,3 +336,28 @@ def test_unknown_question_is_404(learner_client):
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     response = learner_client.post(f"{LESSON}/questions/nope", data={"csrf_token": csrf})
     assert response.status_code == 404
+
+
+def test_changing_a_question_type_after_answers_is_reported(app, client, learner_client,
+                                                           quiz_course, tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    answer(learner_client, "pick-one", {"answer": "b"})
+    path = quiz_course / "01-all-types.md"
+    changed = {**QUESTIONS, "pick-one": "type: multiple\n\nWhich?\n\n- [x] 3 A\n- [ ] 48 A\n"}
+    path.write_text(lesson_text(changed))
+    later = time.time() + 10
+    os.utime(path, (later, later))
+    add_user(app, "boss", "coordinator")
+    boss = app.test_client()
+    sign_in(boss, "boss")
+    problems = html(boss.get("/coordinate/problems")).select(".problem")
+    assert [p.strong.text for p in problems] == ["Error Q120"]
+    assert "was answered as single and is now multiple" in problems[0].text
+    env = {**os.environ, "TRAINER_HOME": app.config["TRAINER_HOME"]}
+    result = subprocess.run([sys.executable, "-m", "trainer", "check", str(quiz_course.parent)],
+                            env=env, capture_output=True, text=True)
+    assert result.returncode == 1 and "error[Q120]" in result.stdout

@@ -103,6 +103,7 @@ def check(courses_dir):
     if not folder.is_dir():
         raise Failure(f"{folder} is not a folder of courses")
     catalog = load_catalog(folder)
+    catalog.problems.extend(_type_changes(catalog))
     for problem in sorted(catalog.problems, key=lambda p: (str(p.path), p.line, p.col)):
         click.echo(str(problem))
     errors = len(catalog.problems.errors)
@@ -110,6 +111,49 @@ def check(courses_dir):
     click.echo(f"{len(catalog.courses)} courses, {errors} errors, {warnings} warnings",
                err=True)
     sys.exit(1 if errors else 0)
+
+
+def _type_changes(catalog):
+    """Type changes against the answers in this instance's database, when there is one."""
+    from .config import resolve
+    from .courses.catalog import type_changes
+    from .db import DATABASE_FILE, open_database
+    from .queries import answered_types
+
+    database = Path(resolve()["TRAINER_HOME"]) / DATABASE_FILE
+    if not database.exists():
+        return []
+    db = open_database(database)
+    try:
+        return type_changes(catalog, answered_types(db))
+    finally:
+        db.close()
+
+
+@cli.command("import-gift")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the quiz blocks here (default: print them).")
+def import_gift(source, out):
+    """Turn a Moodle GIFT or Aiken file into native ```quiz blocks to edit."""
+    from .courses.banks import is_aiken, native_markdown
+    from .courses.problems import display_path
+
+    try:
+        text = source.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise Failure(f"{source} is not UTF-8 text; save it as UTF-8 and try again") from None
+    markdown, issues = native_markdown(text, aiken=is_aiken(source, text))
+    for issue in issues:
+        click.echo(f"{display_path(source)}:{issue.line}:1: {issue.severity}[{issue.code}]: "
+                   f"{issue.message}", err=True)
+    questions = markdown.count("quiz\n")
+    if out:
+        out.write_text(markdown, encoding="utf-8")
+        click.echo(f"{questions} questions written to {out}", err=True)
+    else:
+        click.echo(markdown, nl=False)
+    sys.exit(1 if any(issue.severity == "error" for issue in issues) else 0)
 
 
 @cli.group()

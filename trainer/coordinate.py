@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
+from . import queries
 from .accounts import STAFF, role_required
+from .courses.catalog import type_changes
+from .db import get_db
 
 bp = Blueprint("coordinate", __name__, url_prefix="/coordinate")
 
@@ -13,7 +16,8 @@ bp = Blueprint("coordinate", __name__, url_prefix="/coordinate")
 @role_required(*STAFF)
 def problems():
     catalog = current_app.extensions["trainer"].library.catalog
-    ordered = sorted(catalog.problems, key=lambda p: (not p.is_error, str(p.path), p.line))
+    found = catalog.problems + type_changes(catalog, queries.answered_types(get_db()))
+    ordered = sorted(found, key=lambda p: (not p.is_error, str(p.path), p.line))
     return render_template("coordinate/problems.html", problems=ordered,
                            loaded=catalog.ordered())
 

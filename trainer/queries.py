@@ -97,3 +97,12 @@ def continue_point(catalog, activity: dict[tuple[str, str], int], results: dict)
 def form_used(db: Database, user_id: str, form_key: str) -> bool:
     return db.execute("SELECT 1 FROM answers WHERE user_id = ? AND form_key = ?",
                       [user_id, form_key]).fetchone() is not None
+
+
+def answered_types(db: Database) -> dict[tuple[str, str], set[str]]:
+    """{(course_id, question_id): the question types learners answered under that id}."""
+    found: dict = defaultdict(set)
+    for course, question, kind in db.execute(
+            "SELECT DISTINCT course_id, question_id, question_type FROM answers").fetchall():
+        found[(course, question)].add(kind)
+    return found

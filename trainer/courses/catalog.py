@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import frontmatter
+from .banks import bank_lessons
 from .lessons import lesson_id_of, load_lesson, pass_mark_problem
 from .model import Course
 from .problems import Problems, did_you_mean
@@ -137,13 +138,15 @@ def _load_lessons(course: Course, front, problems: Problems) -> None:
         by_id[lesson_id] = path
     order = _lesson_order(course, front, by_id, problems)
     seen_questions: dict[str, str] = {}
-    for lesson_id in order:
-        lesson = load_lesson(by_id[lesson_id], course.path, problems)
-        if lesson is None:
+    loaded = [load_lesson(by_id[lesson_id], course.path, problems) for lesson_id in order]
+    for lesson in [x for x in loaded if x is not None] + bank_lessons(course.path, problems):
+        if course.lesson(lesson.id) is not None:
+            problems.error(lesson.path, 1, 1, "C022", f"lesson id '{lesson.id}' is also used "
+                           f"by {course.lesson(lesson.id).path.name}; rename one of them")
             continue
         _check_question_ids(lesson, seen_questions, problems)
         course.lessons.append(lesson)
-    if not by_id:
+    if not course.lessons and not by_id:
         problems.error(course.path / COURSE_FILE, 1, 1, "C023", f"course '{course.id}' has no "
                        "lessons; add a file like 01-introduction.md")
 
@@ -176,7 +179,8 @@ def _check_question_ids(lesson, seen: dict[str, str], problems: Problems) -> Non
         if question.id in seen:
             problems.error(lesson.path, question.line, 1, "Q102", f"duplicate question id "
                            f"'{question.id}' (first defined at {seen[question.id]})")
-            lesson.quiz_at = {k: q for k, q in lesson.quiz_at.items() if q is not question}
+            lesson.quiz_at = {start: [item for item in items if item is not question]
+                              for start, items in lesson.quiz_at.items()}
             continue
         seen[question.id] = f"{lesson.path.name}:{question.line}"
         kept.append(question)
@@ -193,3 +197,18 @@ def media_version(media: Path) -> str:
                 digest.update(f"{path.relative_to(media)}:{stat.st_size}:{stat.st_mtime_ns};"
                               .encode())
     return digest.hexdigest()[:12]
+
+
+def type_changes(catalog: Catalog, answered: dict[tuple[str, str], set[str]]) -> Problems:
+    """Questions whose type changed after learners answered them under the same id."""
+    found = Problems()
+    for course in catalog.courses.values():
+        for lesson in course.lessons:
+            for question in lesson.questions:
+                before = answered.get((course.id, question.id), set()) - {question.type}
+                if before:
+                    found.error(lesson.path, question.line, 1, "Q120", f"question "
+                                f"'{question.id}' was answered as {', '.join(sorted(before))} "
+                                f"and is now {question.type}; those answers would no longer "
+                                "fit, so give the changed question a new id")
+    return found

@@ -6,7 +6,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from . import frontmatter, quiz
+from . import banks, frontmatter, quiz
 from .model import Lesson
 from .problems import Problems, did_you_mean
 
@@ -116,13 +116,15 @@ def _hide_block(lesson: Lesson, lines, start: int, close: int | None, info: str,
         problems.error(lesson.path, fence_line, 1, "Q020", f"{info} block opened here is "
                        "never closed; end it with a line of three backticks")
         return
-    if info != "quiz":
-        return  # GIFT fences are imported by the quiz issue's importer
-    numbered = [(lesson.body_line + i, lines[i]) for i in range(start + 1, close)]
-    question = quiz.parse_block(numbered, fence_line, lesson.path, problems)
-    if question is not None:
-        lesson.questions.append(question)
-        lesson.quiz_at[start] = question
+    if info == "gift":
+        source = "\n".join(lines[start + 1:close])
+        items = banks.convert(source, lesson.path, fence_line, problems)
+    else:
+        numbered = [(lesson.body_line + i, lines[i]) for i in range(start + 1, close)]
+        question = quiz.parse_block(numbered, fence_line, lesson.path, problems)
+        items = [question] if question is not None else []
+    lesson.questions.extend(item for item in items if isinstance(item, quiz.Question))
+    lesson.quiz_at[start] = items
 
 
 def _check_images(line: str, number: int, lesson: Lesson, course_dir: Path,

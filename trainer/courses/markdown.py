@@ -113,9 +113,12 @@ def lesson_source(lesson: Lesson, nonce: str) -> tuple[str, list[Question]]:
     out, questions, index = [], [], 0
     while index < len(lines):
         if index in hidden:
-            if index in lesson.quiz_at:
-                out += ["", QUIZ_MARKER.format(nonce, len(questions)), ""]
-                questions.append(lesson.quiz_at[index])
+            for item in lesson.quiz_at.get(index, []):
+                if isinstance(item, str):  # a GIFT description: lesson text
+                    out += ["", item, ""]
+                else:
+                    out += ["", QUIZ_MARKER.format(nonce, len(questions)), ""]
+                    questions.append(item)
             index = hidden[index] + 1
             continue
         out.append(lines[index])

@@ -19,7 +19,9 @@ class Lesson:
     meta: dict = field(default_factory=dict)
     questions: list[Question] = field(default_factory=list)
     hidden_spans: list[tuple[int, int]] = field(default_factory=list)  # body lines, 0-based
-    quiz_at: dict[int, Question] = field(default_factory=dict)  # by its first hidden line
+    # What stands in place of each hidden block, by its first line: questions and, from GIFT,
+    # description texts (Markdown strings).
+    quiz_at: dict[int, list] = field(default_factory=dict)
 
 
 @dataclass
