@@ -24,6 +24,7 @@ from .accounts import login_required
 from .courses.grading import match_choices
 from .db import get_db
 from .i18n import page_language
+from .security import csrf_token
 
 bp = Blueprint("learn", __name__)
 MEDIA_MAX_AGE = 365 * 86400
@@ -103,8 +104,27 @@ def show_lesson(course, lesson, errors: dict | None = None, submitted: dict | No
         "learn/lesson.html", course=course, lesson=lesson, rendered=rendered, pieces=pieces,
         pager=pager, summary=summary, pass_mark=lesson.meta.get("pass_mark", course.pass_mark),
         results=progress.question_results(course, lesson, course_attempts),
-        errors=errors or {}, submitted=submitted or {}, form_key=answers.new_form_key(),
-        shuffle=lesson.meta.get("shuffle", False)), status
+        errors=errors or {}, submitted=submitted or {}, shuffle=lesson.meta.get("shuffle", False)
+    ), status
+
+
+CSRF_SLOT, KEY_SLOT = "\x00csrf\x00", "\x00form-key\x00"
+
+
+def question_html(rq, result, error, submitted, course, lesson, shuffle: bool) -> Markup:
+    """A question as this learner sees it. An open, untouched form is the same for everyone
+    with the same option order but for its two tokens, so it is made once and filled in."""
+    macro = current_app.jinja_env.globals["quiz"].question
+    form_key = answers.new_form_key()
+    if result.answered or error or submitted:
+        return macro(rq, result, error, submitted, form_key, csrf_token(), course, lesson,
+                     g.user.id, shuffle)
+    order = tuple(o.id for o in answers.display_order(rq.question, g.user.id, shuffle))
+    key = ("question-form", course.id, lesson.hash, rq.id, order, page_language(),
+           request.script_root)
+    blank = library().memo(key, lambda: str(macro(rq, result, None, None, KEY_SLOT, CSRF_SLOT,
+                                                  course, lesson, g.user.id, shuffle)))
+    return Markup(blank.replace(CSRF_SLOT, csrf_token()).replace(KEY_SLOT, form_key))
 
 
 def lesson_fragments(course, lesson, rendered) -> tuple[list, Markup]:
@@ -172,5 +192,5 @@ def media(course_id: str, filename: str):
 
 def init_app(app) -> None:
     app.jinja_env.globals.update(display_order=answers.display_order,
-                                 match_choices=match_choices)
+                                 match_choices=match_choices, question_html=question_html)
     app.register_blueprint(bp)
