@@ -180,9 +180,40 @@ def test_the_same_form_posted_twice_records_one_answer(app, learner_client):
     assert len(stored_answers(app)) == 1
 
 
-def test_a_form_without_a_valid_key_is_refused(app, learner_client):
+def test_a_form_without_a_key_issued_to_this_learner_is_refused(app, learner_client):
     response, _ = answer(learner_client, "pick-one", {"answer": "a"}, reuse_key="forged")
     assert response.status_code == 400 and stored_answers(app) == []
+    add_user(app, "baraka")
+    other = app.test_client()
+    sign_in(other, "baraka")
+    _, borrowed = answer(other, "pick-one", {"answer": "b"})  # baraka's key, used by amina
+    response, _ = answer(learner_client, "pick-one", {"answer": "a"}, reuse_key=borrowed)
+    assert response.status_code == 400
+    assert [a["question_id"] for a in stored_answers(app)] == ["pick-one"]  # baraka's only
+
+
+def test_posts_sent_at_once_cannot_go_past_the_attempt_limit(app, quiz_course):
+    import threading
+
+    lesson = "/courses/quizzes/graded"
+    add_user(app, "racer")
+    posts = []
+    for option in "bcb":  # three wrong answers, each form opened before any is sent
+        browser = app.test_client()
+        sign_in(browser, "racer")
+        page = browser.get(lesson).get_data(as_text=True)
+        section = re.search(r'id="q-g-pick-one".*?</section>', page, re.S).group(0)
+        data = {"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', section).group(1),
+                "form_key": re.search(r'name="form_key" value="([^"]+)"', section).group(1),
+                "answer": option}
+        posts.append((browser, data))
+    threads = [threading.Thread(target=lambda b=b, d=d: b.post(
+        f"{lesson}/questions/g-pick-one", data=d)) for b, d in posts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(stored_answers(app)) == 2  # attempts: 2 in the lesson's front matter
 
 
 def test_attempts_run_out_and_the_explanation_shows(app, learner_client):
@@ -197,7 +228,7 @@ def test_attempts_run_out_and_the_explanation_shows(app, learner_client):
         "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', learner_client.get(
             lesson).get_data(as_text=True)).group(1), "form_key": "1700000000000.abcdefghij",
         "answer": "3"})
-    assert response.status_code == 302 and len(stored_answers(app)) == 2
+    assert response.status_code == 400 and len(stored_answers(app)) == 2  # a made-up key
 
 
 def test_score_on_best_and_pass_mark_decide_the_lesson(app, learner_client):

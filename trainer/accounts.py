@@ -17,6 +17,7 @@ from sqlite_utils import Database
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import events
+from .db import immediate
 
 ROLES = ("learner", "trainer", "coordinator")
 STAFF = ("trainer", "coordinator")
@@ -86,7 +87,7 @@ def create_user(db: Database, username: str, password: str, role: str = "learner
                 display_name: str = "", by: str | None = None) -> str:
     """Create an account through the event log; returns the new user's id."""
     username = normalise_username(username)
-    validate_new_user(db, username, password, role)
+    validate_new_user(db, username, password, role)  # a quick answer before the slow hash
     user_id = str(uuid.uuid4())
     values = {
         "username": username,
@@ -95,7 +96,9 @@ def create_user(db: Database, username: str, password: str, role: str = "learner
         "password_hash": hash_password(password),
         "active": True,
     }
-    events.set_fields(db, "user", user_id, values, by=by)
+    with immediate(db):  # checked again under the write lock: two at once cannot both pass
+        validate_new_user(db, username, password, role)
+        events.set_fields(db, "user", user_id, values, by=by, locked=True)
     return user_id
 
 
@@ -112,6 +115,11 @@ USER_COLUMNS = "id, username, display_name, role, active"
 def find_by_username(db: Database, username: str) -> User | None:
     row = db.execute(f"SELECT {USER_COLUMNS} FROM users WHERE username = ?",
                      [normalise_username(username)]).fetchone()
+    return _user(row)
+
+
+def find_by_id(db: Database, user_id: str) -> User | None:
+    row = db.execute(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", [user_id]).fetchone()
     return _user(row)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import random
 import re
 import secrets
@@ -14,7 +15,7 @@ from sqlite_utils import Database
 from . import clock, events, progress, queries
 from .courses.grading import InvalidAnswer, grade
 
-FORM_KEY = re.compile(r"^(\d{10,14})\.([\w-]{8,24})$")
+FORM_KEY = re.compile(r"^(\d{10,14})\.([\w-]{8,24})\.([0-9a-f]{20})$")
 LONGEST_MS = 3 * 3600 * 1000  # a form left open longer says nothing about time spent
 
 
@@ -24,14 +25,30 @@ class Outcome:
     message: str = ""  # shown at the top of the page
 
 
-def new_form_key() -> str:
-    """A one-time key for one rendered form; it also carries when the form was shown."""
-    return f"{clock.now_ms()}.{secrets.token_urlsafe(9)}"
+def new_form_key(secret: str, user_id: str) -> str:
+    """A one-time key for one rendered form, issued to one learner: it carries when the form
+    was shown and a signature, so a client cannot make up keys of its own."""
+    shown, nonce = clock.now_ms(), secrets.token_urlsafe(9)
+    return f"{shown}.{nonce}.{_signature(secret, user_id, shown, nonce)}"
 
 
-def submit(db: Database, user_id: str, course, lesson, question, form) -> Outcome:
+def _signature(secret: str, user_id: str, shown: int | str, nonce: str) -> str:
+    message = f"{user_id}|{shown}|{nonce}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:20]
+
+
+def issued_form_key(secret: str, user_id: str, key: str) -> re.Match | None:
+    shown = FORM_KEY.match(key or "")
+    if shown is None:
+        return None
+    expected = _signature(secret, user_id, shown.group(1), shown.group(2))
+    return shown if hmac.compare_digest(expected, shown.group(3)) else None
+
+
+def submit(db: Database, user_id: str, course, lesson, question, form,
+           secret: str) -> Outcome:
     key = form.get("form_key", "")
-    shown = FORM_KEY.match(key)
+    shown = issued_form_key(secret, user_id, key)
     if shown is None:
         return Outcome(error=_("This form is out of date. Please answer again."))
     if queries.form_used(db, user_id, key):
@@ -44,7 +61,7 @@ def submit(db: Database, user_id: str, course, lesson, question, form) -> Outcom
         graded = grade(question, form.to_dict(flat=False), course.language)
     except InvalidAnswer as error:
         return Outcome(error=str(error))
-    events.record_answer(db, {
+    recorded = events.record_answer(db, result.limit, {
         "user_id": user_id, "course_id": course.id, "course_version": course.version,
         "lesson_id": lesson.id, "question_id": question.id, "question_type": question.type,
         "form_key": key, "response": graded.response, "normalised": graded.normalised,
@@ -52,6 +69,8 @@ def submit(db: Database, user_id: str, course, lesson, question, form) -> Outcom
         "score": None if graded.score is None else str(graded.score.normalize()),
         "duration_ms": max(0, min(LONGEST_MS, clock.now_ms() - int(shown.group(1)))),
     })
+    if recorded is None and not queries.form_used(db, user_id, key):
+        return Outcome(message=_("You have no more tries for this question."))
     return Outcome()
 
 

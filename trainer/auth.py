@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     abort,
@@ -22,10 +24,16 @@ bp = Blueprint("auth", __name__)
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path on this box: never another site."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return url_for("learn.home")
+    """Only a plain path on this box: never another site, however the URL is dressed up."""
+    home = url_for("learn.home")
+    if not target or not target.startswith("/") or "\\" in target:
+        return home
+    if any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return home  # browsers drop tabs and newlines: "/\t/evil" would become "//evil"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return home
+    return target
 
 
 def limiter() -> accounts.SignInLimiter:
@@ -78,7 +86,7 @@ def register():
     except accounts.AccountError as error:
         flash(str(error), "error")
         return render_template("auth/register.html", form=form), 400
-    accounts.start_session(db, accounts.find_by_username(db, form["username"]))
+    accounts.start_session(db, accounts.find_by_id(db, user_id))
     flash(_("Welcome! Your account is ready."), "info")
     current_app.logger.info("learner %s registered", user_id)
     return redirect(url_for("learn.home"))

@@ -55,11 +55,12 @@ def origin_of(db: Database) -> tuple[str, int]:
 def append(db: Database, type: str, payload: dict, scope: str | None = None) -> Event:
     """Record one event of this node and update the projections, in one transaction."""
     with immediate(db):
-        return _append(db, type, payload, scope)
+        return append_locked(db, type, payload, scope)
 
 
-def _append(db: Database, type: str, payload: dict, scope: str | None) -> Event:
-    """Append inside a write transaction the caller holds."""
+def append_locked(db: Database, type: str, payload: dict, scope: str | None = None) -> Event:
+    """Append inside a write transaction the caller holds (db.immediate), for a caller that
+    must check something and write in one step."""
     origin, last_hlc = origin_of(db)
     previous = db.execute(
         "SELECT seq, hash FROM event WHERE origin = ? ORDER BY seq DESC LIMIT 1", [origin]
@@ -110,10 +111,12 @@ def all_events(db: Database):
 # The learner actions recorded today; each has a fold in projections.py.
 
 
-def set_fields(db: Database, entity: str, entity_id: str, values: dict, by: str | None) -> Event:
-    """Last-writer-wins write of some fields of an entity (a user's name, role, password…)."""
+def set_fields(db: Database, entity: str, entity_id: str, values: dict, by: str | None,
+               locked: bool = False) -> Event:
+    """Last-writer-wins write of some fields of an entity (a user's name, role, password…);
+    `locked` when the caller already holds the write transaction."""
     payload = {"entity": entity, "entity_id": entity_id, "values": values, "by": by}
-    return append(db, "lww_set", payload)
+    return (append_locked if locked else append)(db, "lww_set", payload)
 
 
 def signed_in(db: Database, user_id: str) -> Event:
@@ -132,12 +135,14 @@ def lesson_completed(db: Database, user_id: str, course_id: str, version: str, l
     return append(db, "lesson_completed", payload)
 
 
-def record_answer(db: Database, answer: dict) -> Event | None:
-    """Record an answer once per form: the same form posted again records nothing (None).
+def record_answer(db: Database, limit: int | None, answer: dict) -> Event | None:
+    """Record an answer once per form, within the question's `limit` of attempts; None when
+    the form was used already or no attempt is left.
 
     `answer` holds user_id, course_id, course_version, lesson_id, question_id, question_type,
-    form_key, response, normalised, score, success and duration_ms; the attempt number is
-    counted here, inside the write lock, so two posts at once cannot share one."""
+    form_key, response, normalised, score, success and duration_ms. The attempt number is
+    counted, and the limit checked, inside the write lock: posts sent at once cannot share an
+    attempt or go past the limit."""
     with immediate(db):
         seen = db.execute("SELECT 1 FROM answers WHERE user_id = ? AND form_key = ?",
                           [answer["user_id"], answer["form_key"]]).fetchone()
@@ -146,4 +151,6 @@ def record_answer(db: Database, answer: dict) -> Event | None:
         earlier = db.execute(
             "SELECT count(*) FROM answers WHERE user_id = ? AND course_id = ? AND question_id = ?",
             [answer["user_id"], answer["course_id"], answer["question_id"]]).fetchone()[0]
-        return _append(db, "answer_submitted", {**answer, "attempt": earlier + 1}, None)
+        if limit is not None and earlier >= limit:
+            return None
+        return append_locked(db, "answer_submitted", {**answer, "attempt": earlier + 1})

@@ -115,7 +115,7 @@ def question_html(rq, result, error, submitted, course, lesson, shuffle: bool) -
     """A question as this learner sees it. An open, untouched form is the same for everyone
     with the same option order but for its two tokens, so it is made once and filled in."""
     macro = current_app.jinja_env.globals["quiz"].question
-    form_key = answers.new_form_key()
+    form_key = answers.new_form_key(current_app.config["SECRET_KEY"], g.user.id)
     if result.answered or error or submitted:
         return macro(rq, result, error, submitted, form_key, csrf_token(), course, lesson,
                      g.user.id, shuffle)
@@ -170,7 +170,8 @@ def answer(course_id: str, lesson_id: str, question_id: str):
     question = next((q.question for q in rendered.questions if q.id == question_id), None)
     if question is None:
         abort(404)
-    outcome = answers.submit(get_db(), g.user.id, course, lesson, question, request.form)
+    outcome = answers.submit(get_db(), g.user.id, course, lesson, question, request.form,
+                             current_app.config["SECRET_KEY"])
     if outcome.error is not None:
         return show_lesson(course, lesson, errors={question.id: outcome.error},
                            submitted={question.id: request.form.to_dict(flat=False)},

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import frontmatter
 from .banks import bank_lessons
-from .lessons import lesson_id_of, load_lesson, pass_mark_problem
+from .lessons import lesson_id_of, load_lesson, pass_mark_problem, report_nested_quiz
 from .model import Course
 from .problems import Problems, did_you_mean
 
@@ -81,6 +81,10 @@ def load_course(folder: Path, problems: Problems) -> Course | None:
         media_version=media_version(folder / "media"),
     )
     _check_optional_keys(front, path, problems)
+    for offset, line in enumerate(front.body.splitlines()):
+        report_nested_quiz(line, front.body_line + offset, path, problems,
+                           "questions belong in lesson files: this quiz block in course.md "
+                           "is not shown")
     _load_lessons(course, front, problems)
     return course
 

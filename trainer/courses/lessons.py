@@ -13,7 +13,10 @@ from .problems import Problems, did_you_mean
 LESSON_FILE = re.compile(r"^(?:(\d+)-)?(.+)\.md$")
 LESSON_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 LESSON_KEYS = ("title", "pass_mark", "attempts", "score_on", "shuffle", "duration")
-FENCE_OPEN = re.compile(r"^(`{3,}|~{3,})\s*([\w+-]*)")
+FENCE_OPEN = re.compile(r"^(`{3,}|~{3,})\s*\{?\s*\.?([\w+-]*)")
+# A quiz or gift fence that is indented, or inside a quote, list or admonition.
+NESTED_QUIZ = re.compile(r"^(?:\s*>)*\s*(?:[-*+]\s+|\d+[.)]\s+)?\s*(`{3,}|~{3,})\s*\{?\s*\.?"
+                         r"(quiz|gift)\b", re.IGNORECASE)
 HIDDEN_FENCES = ("quiz", "gift")  # their raw text never reaches a learner's page
 IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)|<img\b[^>]*?\bsrc\s*="
                    r"\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
@@ -93,6 +96,7 @@ def _scan_body(lesson: Lesson, course_dir: Path, problems: Problems) -> None:
         opened = FENCE_OPEN.match(lines[index])
         if not opened:
             _check_images(lines[index], lesson.body_line + index, lesson, course_dir, problems)
+            report_nested_quiz(lines[index], lesson.body_line + index, lesson.path, problems)
             index += 1
             continue
         fence, info = opened.group(1), opened.group(2).lower()
@@ -100,6 +104,16 @@ def _scan_body(lesson: Lesson, course_dir: Path, problems: Problems) -> None:
         if info in HIDDEN_FENCES:
             _hide_block(lesson, lines, index, close, info, problems)
         index = len(lines) if close is None else close + 1
+
+
+NESTED_MESSAGE = ("this quiz block is indented or inside a list, quote or admonition, so it is "
+                  "not shown; start its ``` at the beginning of a line, on its own")
+
+
+def report_nested_quiz(line: str, number: int, path: Path, problems: Problems,
+                       message: str = NESTED_MESSAGE) -> None:
+    if NESTED_QUIZ.match(line):
+        problems.error(path, number, 1, "Q021", message)
 
 
 def _closing_line(lines: list[str], start: int, fence: str) -> int | None:

@@ -16,7 +16,16 @@ EXTENSIONS = [
     "pymdownx.superfences", "pymdownx.highlight", "pymdownx.inlinehilite", "pymdownx.details",
     "pymdownx.tasklist", "pymdownx.mark", "pymdownx.tilde",
 ]
+def _hidden_fence(source, language, class_name, options, md, **kwargs) -> str:
+    """A quiz or gift fence the loader did not take as a question (nested in a list, a quote
+    or an admonition, or in course.md): never shown, as its text holds the answer key."""
+    return ""
+
+
+HIDDEN_FENCES = [{"name": name, "class": name, "format": _hidden_fence}
+                 for name in ("quiz", "gift")]
 EXTENSION_CONFIGS = {
+    "pymdownx.superfences": {"custom_fences": HIDDEN_FENCES},
     "tables": {"use_align_attribute": True},  # no inline styles
     "pymdownx.highlight": {"use_pygments": True, "css_class": "highlight", "guess_lang": False},
     "toc": {"toc_depth": "2-3"},
