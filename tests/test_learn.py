@@ -182,3 +182,17 @@ def test_static_files_are_versioned_and_cached(client):
     with client.get(href) as response:
         assert response.status_code == 200
         assert "max-age=31536000" in response.headers["Cache-Control"]
+
+
+def test_media_cannot_run_scripts_and_unknown_types_download(signed_in, courses_dir):
+    media = courses_dir / "basics" / "media"
+    (media / "page.html").write_text("<script src='x.js'></script>")
+    (media / "x.js").write_text("alert(1)")
+    with signed_in.get("/courses/basics/media/page.html") as response:
+        assert response.headers["Content-Disposition"].startswith("attachment")
+        assert "sandbox" in response.headers["Content-Security-Policy"]
+    with signed_in.get("/courses/basics/media/diagram.svg") as response:
+        assert response.headers["Content-Disposition"].startswith("inline")
+        policy = response.headers["Content-Security-Policy"]
+        assert "sandbox" in policy and "script-src" not in policy and "default-src 'none'" in policy
+    assert "script-src 'none'" in signed_in.get("/").headers["Content-Security-Policy"]

@@ -82,7 +82,7 @@ def test_post_forms_carry_a_csrf_token(pages):
 def test_security_headers_are_sent(pages):
     for response in pages.values():
         csp = response.headers["Content-Security-Policy"]
-        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "script-src 'none'" in csp and "frame-ancestors 'none'" in csp
         assert "unsafe-inline" not in csp
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Referrer-Policy"] == "same-origin"

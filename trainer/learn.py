@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -22,12 +23,15 @@ from markupsafe import Markup
 from . import answers, events, progress, queries
 from .accounts import login_required
 from .courses.grading import match_choices
+from .courses.library import lesson_key
 from .db import get_db
 from .i18n import page_language
-from .security import csrf_token
+from .security import MEDIA_POLICY, csrf_token
 
 bp = Blueprint("learn", __name__)
 MEDIA_MAX_AGE = 365 * 86400
+SHOWN_INLINE = {".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".mp3", ".ogg", ".oga", ".mp4",
+                ".webm", ".pdf"}  # anything else in media/ is offered as a download
 QUESTION_SLOT = re.compile(r"<!--question-slot-(\d+)-->")
 
 
@@ -120,7 +124,7 @@ def question_html(rq, result, error, submitted, course, lesson, shuffle: bool) -
         return macro(rq, result, error, submitted, form_key, csrf_token(), course, lesson,
                      g.user.id, shuffle)
     order = tuple(o.id for o in answers.display_order(rq.question, g.user.id, shuffle))
-    key = ("question-form", course.id, lesson.hash, rq.id, order, page_language(),
+    key = ("question-form", lesson_key(course, lesson), rq.id, order, page_language(),
            request.script_root)
     blank = library().memo(key, lambda: str(macro(rq, result, None, None, KEY_SLOT, CSRF_SLOT,
                                                   course, lesson, g.user.id, shuffle)))
@@ -133,7 +137,7 @@ def lesson_fragments(course, lesson, rendered) -> tuple[list, Markup]:
     previous, following = course.neighbours(lesson.id)
     context = {"course": course, "lesson": lesson, "rendered": rendered,
                "previous": previous, "following": following}
-    key = ("lesson-page", course.id, course.title, lesson.hash, course.media_version,
+    key = ("lesson-page", lesson_key(course, lesson), course.title, lesson.title,
            previous and (previous.id, previous.title), following and (following.id,
                                                                       following.title),
            page_language(), request.script_root)
@@ -187,8 +191,11 @@ def media(course_id: str, filename: str):
     course = course_or_404(course_id)
     fresh = request.args.get("v") == course.media_version
     # send_from_directory refuses any path that would leave the media folder.
-    return send_from_directory(course.path / "media", filename,
-                               max_age=MEDIA_MAX_AGE if fresh else 60)
+    response = send_from_directory(
+        course.path / "media", filename, max_age=MEDIA_MAX_AGE if fresh else 60,
+        as_attachment=Path(filename).suffix.lower() not in SHOWN_INLINE)
+    response.headers["Content-Security-Policy"] = MEDIA_POLICY
+    return response
 
 
 def init_app(app) -> None:

@@ -20,6 +20,7 @@ class Attempt:
     normalised: str
     chosen: tuple[str, ...]
     course_version: str = ""
+    question_type: str = ""
 
 
 @dataclass
@@ -68,13 +69,19 @@ class LessonResult:
     waiting_for_signoff: int = 0
 
 
+DEFAULT_PASS = Fraction(7, 10)
+
+
 def pass_fraction(pass_mark: str) -> Fraction:
-    """'70%' -> 7/10; '3/4' -> 3/4 (the loader has checked the form)."""
+    """'70%' -> 7/10; '3/4' -> 3/4; anything else (reported by the loader) -> 70%."""
     text = str(pass_mark).strip()
-    if text.endswith("%"):
-        return Fraction(text[:-1].strip()) / 100
-    top, bottom = text.split("/")
-    return Fraction(int(top), int(bottom))
+    try:
+        if text.endswith("%"):
+            return Fraction(text[:-1].strip()) / 100
+        top, bottom = text.split("/")
+        return Fraction(int(top), int(bottom))
+    except (ValueError, ZeroDivisionError):
+        return DEFAULT_PASS
 
 
 def question_results(course: Course, lesson: Lesson,
@@ -85,8 +92,9 @@ def question_results(course: Course, lesson: Lesson,
     for question in lesson.questions:
         limit = int(question.header["attempts"]) if "attempts" in question.header \
             else lesson_limit
-        results[question.id] = QuestionResult(question, attempts.get(question.id, []), limit,
-                                              score_on)
+        fitting = [a for a in attempts.get(question.id, [])
+                    if a.question_type in ("", question.type)]  # a changed type: set aside
+        results[question.id] = QuestionResult(question, fitting, limit, score_on)
     return results
 
 

@@ -38,17 +38,17 @@ def lesson_mark(db: Database, user_id: str, course_id: str, lesson_id: str) -> L
 def attempts(db: Database, user_id: str, course_id: str | None = None) -> dict:
     """{course_id: {question_id: [Attempt, …]}} in the order they were given."""
     sql = ("SELECT course_id, question_id, attempt, score, response, normalised, chosen,"
-           " course_version, hlc, lesson_id FROM answers WHERE user_id = ?")
+           " course_version, question_type FROM answers WHERE user_id = ?")
     params = [user_id]
     if course_id is not None:
         sql += " AND course_id = ?"
         params.append(course_id)
     found: dict = defaultdict(lambda: defaultdict(list))
     for row in db.execute(sql + " ORDER BY hlc", params).fetchall():
-        course, question, number, score, response, normalised, chosen, version = row[:8]
+        course, question, number, score, response, normalised, chosen, version, kind = row
         found[course][question].append(Attempt(
             number, None if score is None else Decimal(score), json.loads(response),
-            normalised, tuple(json.loads(chosen)), version))
+            normalised, tuple(json.loads(chosen)), version, kind))
     return found
 
 

@@ -11,8 +11,8 @@ from markupsafe import Markup
 CSRF_FIELD = "csrf_token"
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-    "script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
-    "frame-ancestors 'none'",
+    "script-src 'none'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'",  # trainer ships no JavaScript, so none may run
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
@@ -46,6 +46,11 @@ _EXEMPT: set[str] = set()  # blueprints that authenticate requests by signature 
 
 def exempt(blueprint_name: str) -> None:
     _EXEMPT.add(blueprint_name)
+
+
+# Course media: shown, never run. A sandbox gives an SVG or PDF opened on its own no access
+# to the box's pages or cookies.
+MEDIA_POLICY = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox"
 
 
 def add_headers(response):

@@ -10,6 +10,7 @@ import waitress
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
 MMAP_THRESHOLD = 128 * 1024
+MAX_BODY = 64 * 1024 * 1024  # waitress refuses bigger bodies before the app reads them
 
 
 def return_large_blocks_to_the_system() -> bool:
@@ -29,4 +30,5 @@ def serve(app, host: str, port: int, threads: int) -> None:
     gc.collect()
     gc.freeze()  # start-up objects (catalog, templates) are never collected: skip them
     waitress.serve(app, host=host, port=port, threads=threads, ident="trainer",
-                   clear_untrusted_proxy_headers=True, _quiet=True)
+                   clear_untrusted_proxy_headers=True, max_request_body_size=MAX_BODY,
+                   _quiet=True)

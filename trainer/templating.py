@@ -37,6 +37,7 @@ def static_url(filename: str) -> str:
 
 
 def init_app(app) -> None:
+    app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True  # lighter pages on the air
     app.jinja_env.globals.update(static_url=static_url, url_for=cached_url_for)
 
 

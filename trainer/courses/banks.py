@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import quiz
 from .gift import aiken_to_native, gift_to_native
+from .lessons import read_source
 from .model import Lesson
 from .problems import Problems
 
@@ -49,7 +50,9 @@ def bank_lessons(course_dir: Path, problems: Problems) -> list[Lesson]:
     for path in sorted((course_dir / "banks").glob("*")):
         if path.suffix not in BANK_SUFFIXES or not path.is_file():
             continue
-        text = path.read_text(encoding="utf-8")
+        text = read_source(path, problems, "G000")
+        if text is None:
+            continue
         items = convert(text, path, 0, problems, aiken=is_aiken(path, text))
         title = path.stem.replace("-", " ").replace("_", " ").strip().capitalize()
         lesson = Lesson(id=NON_SLUG.sub("-", path.stem.lower()).strip("-") or "bank",

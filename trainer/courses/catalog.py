@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import frontmatter
 from .banks import bank_lessons
-from .lessons import lesson_id_of, load_lesson, pass_mark_problem, report_nested_quiz
+from .lessons import lesson_id_of, load_lesson, pass_mark_problem, read_source, report_nested_quiz
 from .model import Course
 from .problems import Problems, did_you_mean
 
@@ -66,12 +66,13 @@ def load_course(folder: Path, problems: Problems) -> Course | None:
         problems.warning(folder, 1, 1, "C001", f"folder '{folder.name}' has no course.md, so "
                          "it is not loaded as a course")
         return None
-    front = frontmatter.parse(path.read_text(encoding="utf-8"), path, problems, "C002")
+    text = read_source(path, problems, "C002")
+    front = None if text is None else frontmatter.parse(text, path, problems, "C002")
     if front is None or not _required_keys_valid(front, path, problems):
         return None
     values = front.values
     course = Course(
-        id=values["id"], title=str(values["title"]).strip(), version=str(values["version"]),
+        id=str(values["id"]), title=str(values["title"]).strip(), version=str(values["version"]),
         language=str(values.get("language", "en")), path=folder,
         summary=str(values.get("summary", "")), welcome=front.body,
         authors=[str(a) for a in values.get("authors") or []],
@@ -80,7 +81,7 @@ def load_course(folder: Path, problems: Problems) -> Course | None:
         completion=str(values.get("completion", "all-lessons-passed")),
         media_version=media_version(folder / "media"),
     )
-    _check_optional_keys(front, path, problems)
+    _check_optional_keys(course, front, path, problems)
     for offset, line in enumerate(front.body.splitlines()):
         report_nested_quiz(line, front.body_line + offset, path, problems,
                            "questions belong in lesson files: this quiz block in course.md "
@@ -95,7 +96,7 @@ def _required_keys_valid(front, path: Path, problems: Problems) -> bool:
         if key not in values or values[key] in (None, ""):
             problems.error(path, 1, 1, "C003", f"course.md has no '{key}:'; add it to the "
                            "front matter")
-    if "id" in values and not COURSE_ID.match(str(values["id"])):
+    if "id" in values and not (isinstance(values["id"], str) and COURSE_ID.match(values["id"])):
         problems.error(path, *front.position("id"), "C004", f"course id '{values['id']}': "
                        "use lowercase letters, digits and dashes, like solar-basics")
     if "version" in values and not SEMVER.match(str(values["version"])):
@@ -104,7 +105,7 @@ def _required_keys_valid(front, path: Path, problems: Problems) -> bool:
     return len(problems.errors) == before
 
 
-def _check_optional_keys(front, path: Path, problems: Problems) -> None:
+def _check_optional_keys(course: Course, front, path: Path, problems: Problems) -> None:
     values = front.values
     for key in values:
         if key not in COURSE_KEYS:
@@ -112,6 +113,9 @@ def _check_optional_keys(front, path: Path, problems: Problems) -> None:
                              f"{did_you_mean(key, COURSE_KEYS)}; it is ignored")
     if "pass_mark" in values and (message := pass_mark_problem(values["pass_mark"])):
         problems.error(path, *front.position("pass_mark"), "C010", message)
+        course.pass_mark = "70%"  # reported; the default applies until it is fixed
+    if "completion" in values and values["completion"] not in COMPLETIONS:
+        course.completion = COMPLETIONS[0]
     if "language" in values and not LANGUAGE.match(str(values["language"])):
         problems.error(path, *front.position("language"), "C011", f"language "
                        f"'{values['language']}': write a language code like en or fr")
@@ -125,7 +129,7 @@ def _check_optional_keys(front, path: Path, problems: Problems) -> None:
 
 
 def lesson_files(folder: Path) -> list[Path]:
-    files = [p for p in folder.glob("*.md") if p.name != COURSE_FILE]
+    files = [p for p in folder.glob("*.md") if p.name != COURSE_FILE and p.is_file()]
     return sorted(files, key=lambda p: (lesson_id_of(p)[0] is None, lesson_id_of(p)[0] or 0,
                                         p.name))
 

@@ -42,8 +42,22 @@ def pass_mark_problem(value: object) -> str | None:
     return f"pass_mark '{value}': write a percentage like 75% or a fraction like 3/4"
 
 
+def read_source(path: Path, problems: Problems, code: str) -> str | None:
+    """A course file's text, or None with a problem when it cannot be read as UTF-8 text."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        problems.error(path, 1, 1, code, f"the file is not UTF-8 text (byte {error.start}); "
+                       "save it as UTF-8 in your editor")
+    except OSError as error:
+        problems.error(path, 1, 1, code, f"the file cannot be read: {error.strerror}")
+    return None
+
+
 def load_lesson(path: Path, course_dir: Path, problems: Problems) -> Lesson | None:
-    text = path.read_text(encoding="utf-8")
+    text = read_source(path, problems, "L001")
+    if text is None:
+        return None
     _, lesson_id = lesson_id_of(path)
     if not LESSON_ID.match(lesson_id):
         problems.error(path, 1, 1, "L010", f"lesson file name '{path.name}': use lowercase "
@@ -61,10 +75,19 @@ def load_lesson(path: Path, course_dir: Path, problems: Problems) -> Lesson | No
 
 
 def _title(front, path: Path) -> str:
+    """The front matter's title, else the first '# ' heading outside code, else the name."""
     if isinstance(front.values.get("title"), str) and front.values["title"].strip():
         return front.values["title"].strip()
-    heading = re.search(r"^#\s+(.+?)\s*#*\s*$", front.body, re.MULTILINE)
-    return heading.group(1) if heading else path.stem
+    fence = None
+    for line in front.body.splitlines():
+        opened = FENCE_OPEN.match(line)
+        if opened and (fence is None or line.strip().startswith(fence)):
+            fence = None if fence else opened.group(1)
+            continue
+        heading = re.match(r"^#\s+(.+?)\s*#*\s*$", line)
+        if fence is None and heading:
+            return heading.group(1)
+    return path.stem
 
 
 def _check_lesson_meta(front, path: Path, problems: Problems) -> None:
@@ -76,16 +99,20 @@ def _check_lesson_meta(front, path: Path, problems: Problems) -> None:
                              f"matter{did_you_mean(key, LESSON_KEYS)}; it is ignored")
     if "pass_mark" in values and (message := pass_mark_problem(values["pass_mark"])):
         problems.error(path, *front.position("pass_mark"), "C010", message)
-    if "attempts" in values and not (isinstance(values["attempts"], int)
+        del values["pass_mark"]  # reported; the course's pass mark applies meanwhile
+    if "attempts" in values and not (type(values["attempts"]) is int
                                      and values["attempts"] > 0):
         problems.error(path, *front.position("attempts"), "L011",
                        f"attempts '{values['attempts']}': write a whole number like 3")
+        del values["attempts"]
     if values.get("score_on", "first") not in ("first", "best"):
         problems.error(path, *front.position("score_on"), "L012",
                        f"score_on '{values['score_on']}': write first or best")
+        del values["score_on"]
     if not isinstance(values.get("shuffle", False), bool):
         problems.error(path, *front.position("shuffle"), "L013",
                        f"shuffle '{values['shuffle']}': write true or false")
+        del values["shuffle"]
 
 
 def _scan_body(lesson: Lesson, course_dir: Path, problems: Problems) -> None:

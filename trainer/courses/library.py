@@ -18,6 +18,13 @@ from .model import Course, Lesson
 RENDER_CACHE_SIZE = 512
 
 
+def lesson_key(course: Course, lesson: Lesson) -> tuple:
+    """What a lesson's rendering depends on: its text, which of its questions loaded (the
+    checks may drop one), where it lives and the course's media."""
+    return ("lesson", course.id, lesson.id, lesson.hash, course.media_version,
+            tuple(question.id for question in lesson.questions))
+
+
 def tree_fingerprint(root: Path) -> tuple:
     """Names, sizes and modification times of every file below root: cheap to compare."""
     entries = []
@@ -39,7 +46,8 @@ class CourseLibrary:
         self.courses_dir = Path(courses_dir)
         self.interval = interval
         self.url_for_media = url_for_media  # (course_id, relative path, version) -> URL
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one reload at a time
+        self._renders_lock = threading.Lock()  # never waits for a reload
         self._renders: OrderedDict[tuple, RenderedLesson] = OrderedDict()
         self._fingerprint = tree_fingerprint(self.courses_dir)
         self._catalog = load_catalog(self.courses_dir)
@@ -66,7 +74,7 @@ class CourseLibrary:
         value = self._renders.get(key)
         if value is None:
             value = make()
-            with self._lock:
+            with self._renders_lock:
                 self._renders[key] = value
                 while len(self._renders) > RENDER_CACHE_SIZE:
                     self._renders.popitem(last=False)
@@ -74,7 +82,7 @@ class CourseLibrary:
 
     def rendered(self, course: Course, lesson: Lesson) -> RenderedLesson:
         """A lesson's sanitised HTML and questions, rendered once per content."""
-        return self.memo(("lesson", course.id, lesson.hash, course.media_version),
+        return self.memo(lesson_key(course, lesson),
                          lambda: render_lesson(lesson, lambda html: sanitize.clean(
                              html, lambda src: self.image_url(course, lesson.path.parent, src))))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -56,10 +57,11 @@ def render_question(question: Question, clean) -> RenderedQuestion:
         return clean(render(text)[0]) if text.strip() else ""
 
     def inline(text: str) -> str:
-        html = block(text).strip()
-        if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
-            html = html[3:-4]
-        return html
+        fragment = block(text).strip()
+        if fragment.startswith("<p>") and fragment.endswith("</p>") and fragment.count(
+                "<p>") == 1:
+            fragment = fragment[3:-4]
+        return fragment
 
     return RenderedQuestion(
         question=question, stem=block(question.stem),
@@ -98,8 +100,8 @@ def render(text: str) -> tuple[str, list[dict]]:
     """Markdown to (unsanitised HTML, table of contents of h2 and h3 headings)."""
     md = python_markdown.Markdown(extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS,
                                   output_format="html")
-    html = md.convert(text)
-    return html, _contents(md.toc_tokens)
+    body = md.convert(text)
+    return body, _contents(md.toc_tokens)
 
 
 def _contents(tokens) -> list[dict]:
@@ -107,9 +109,10 @@ def _contents(tokens) -> list[dict]:
     found = []
     for token in tokens:
         if token["level"] == 2:
-            children = [{"id": c["id"], "name": c["name"]} for c in token["children"]
-                        if c["level"] == 3]
-            found.append({"id": token["id"], "name": token["name"], "children": children})
+            children = [{"id": c["id"], "name": html.unescape(c["name"])}
+                        for c in token["children"] if c["level"] == 3]
+            found.append({"id": token["id"], "name": html.unescape(token["name"]),
+                          "children": children})
         else:
             found.extend(_contents(token["children"]))
     return found
@@ -139,8 +142,8 @@ def render_lesson(lesson: Lesson, clean) -> RenderedLesson:
     """Render a lesson into sanitised HTML parts with its questions between them."""
     nonce = secrets.token_hex(8)
     text, questions = lesson_source(lesson, nonce)
-    html, toc = render(text)
-    pieces = re.split(f"<!--trainer-quiz-{nonce}-(\\d+)-->", html)
+    body, toc = render(text)
+    pieces = re.split(f"<!--trainer-quiz-{nonce}-(\\d+)-->", body)
     parts: list = []
     for index, piece in enumerate(pieces):
         if index % 2:

@@ -14,6 +14,7 @@ PREFIXES = {
 # Units that take SI prefixes. Others (dB, dBm, %, °C…) must be written exactly.
 SI_UNITS = {"A", "V", "W", "Wh", "Ah", "VA", "Ω", "ohm", "Hz", "m", "g", "s", "F", "H", "J",
             "C", "Pa", "B", "bit", "bit/s", "b/s", "B/s", "bps", "m²", "m2"}
+LARGEST_EXPONENT = 30  # 1e±30 covers any quantity in a course; bigger would not be a measurement
 COMMA_LANGUAGES = {"fr", "es", "pt", "de", "it", "nl", "sw", "ar", "ru", "pl", "id", "tr", "vi"}
 NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 QUANTITY = re.compile(r"^\s*(?P<number>[+-]?[\d.,\s]*\d[\d.,]*(?:[eE][+-]?\d+)?)\s*"
@@ -49,9 +50,12 @@ def parse_number(text: str, decimal_comma: bool = False) -> Decimal:
                               f"{cleaned.replace(',', '.')}")
         raise NumberError(f"cannot read '{text.strip()}' as a number")
     try:
-        return Decimal(cleaned)
+        value = Decimal(cleaned)
     except InvalidOperation:
         raise NumberError(f"cannot read '{text.strip()}' as a number") from None
+    if value and not -LARGEST_EXPONENT <= value.adjusted() <= LARGEST_EXPONENT:
+        raise NumberError(f"'{text.strip()}' is too large or too small a number")
+    return value
 
 
 def parse_unit(text: str) -> Unit:

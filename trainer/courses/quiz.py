@@ -141,6 +141,7 @@ def parse_block(lines: list[tuple[int, str]], fence_line: int, path: Path,
     question = Question(id=qid, type=header.get("type", ""), line=fence_line, header=header,
                         stem=stem, explanation="\n".join(t for _, t in explanation).strip())
     _read_answer_lines(question, body[start:], path, problems)
+    _name_options(question, path, problems)
     _check_type(question, positions, path, problems)
     if not stem:
         problems.error(path, fence_line, 1, "Q106", f"question '{qid}' has no question text; "
@@ -158,13 +159,13 @@ def _read_answer_lines(question: Question, lines, path: Path, problems: Problems
         elif hint := HINT.match(text):
             question.hints.append(hint.group(1))
         elif found := _classify(text):
-            question.options.append(_option(found, number, len(question.options)))
+            question.options.append(_option(found, number))
         else:
             problems.error(path, number, 1, "Q201", "feedback ('  > …') must follow an answer "
                            "line")
 
 
-def _option(found, number: int, index: int) -> Option:
+def _option(found, number: int) -> Option:
     kind, match = found
     option = Option(id="", text="", line=number, kind=kind)
     if kind in ("choice", "box"):
@@ -185,10 +186,23 @@ def _option(found, number: int, index: int) -> Option:
     if pinned:
         option.id, option.text = pinned.group(1), option.text[: pinned.start()]
         option.pinned = True
-    else:
-        option.id = _letter_id(index)
     option.text = option.text.strip()
     return option
+
+
+def _name_options(question: Question, path: Path, problems: Problems) -> None:
+    """Letters in written order for options the author did not pin, skipping pinned ids."""
+    pinned = [option for option in question.options if option.pinned]
+    seen: dict[str, int] = {}
+    for option in pinned:
+        if option.id in seen:
+            problems.error(path, option.line, 1, "Q204", f"option id '{option.id}' is pinned "
+                           f"twice in question '{question.id}' (line {seen[option.id]})")
+        seen.setdefault(option.id, option.line)
+    letters = (name for index in range(10_000) if (name := _letter_id(index)) not in seen)
+    for option in question.options:
+        if not option.pinned:
+            option.id = next(letters)
 
 
 def _set_credit(option: Option, weight: str | None, marked: bool) -> None:
@@ -226,8 +240,14 @@ def _opaque_ids(question: Question) -> None:
 
 
 def _letter_id(index: int) -> str:
+    """a, b … z, aa, ab … : as many as there are options."""
     letters = "abcdefghijklmnopqrstuvwxyz"
-    return letters[index] if index < 26 else letters[index // 26 - 1] + letters[index % 26]
+    name = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        name = letters[remainder] + name
+    return name
 
 
 def _check_type(question: Question, positions: dict, path: Path, problems: Problems) -> None:
