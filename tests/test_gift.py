@@ -8,7 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trainer.courses.gift import Converted, Issue, aiken_to_native, gift_to_native
+from trainer.courses.aiken import aiken_to_native
+from trainer.courses.gift import gift_to_native
+from trainer.courses.native import Converted, Issue
 
 CORPUS = Path(__file__).parent / "corpus" / "gift"  # copied from ../shared/corpus/gift
 

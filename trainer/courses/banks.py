@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 from . import quiz
-from .gift import aiken_to_native, gift_to_native
+from .aiken import aiken_to_native
+from .gift import gift_to_native
 from .lessons import read_source
 from .model import Lesson
 from .problems import Problems

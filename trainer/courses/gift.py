@@ -1,4 +1,4 @@
-"""Moodle GIFT and Aiken question banks to native quiz block bodies: pure string conversion.
+"""Moodle GIFT question banks to native quiz block bodies: pure string conversion.
 
 Issue codes (stable, documented for trainers):
   G001 answer block never closed          G002 '}' without '{'
@@ -9,19 +9,28 @@ Issue codes (stable, documented for trainers):
   G010 weight %N% outside -100..100 or on a '=' answer
   G011 question has no text               G012 numeric range written high..low
   W601 essay skipped (not gradable)
-  A001 no ANSWER line                      A002 ANSWER names no option
-  A003 fewer than two options              A004 options or ANSWER without a question
-  A005 the same option letter twice         A006 an option without text
 """
 
 from __future__ import annotations
 
 import re
-import textwrap
-import unicodedata
 from dataclasses import dataclass, field
 
-LINE_BREAK = re.compile(r"\r\n|\r|\n")
+from .native import (
+    LINE_BREAK,
+    Converted,
+    Draft,
+    Issue,
+    Rejected,
+    convert_each,
+    escape_markdown,
+    first_words,
+    pin_safe,
+    safe_stem,
+    tag_slugs,
+    tidy,
+)
+
 COMMENT = re.compile(r"^\s*//")
 CATEGORY = re.compile(r"^\s*\$CATEGORY:(.*)$")
 ID_MARK = re.compile(r"\[id:([^\]]*)\]")
@@ -46,53 +55,6 @@ LITERAL_CHARS = {p: ("\n" if c == "n" else c) for c, p in PLACEHOLDERS.items()}
 LITERAL = str.maketrans(LITERAL_CHARS)
 MARKDOWN_KEPT = str.maketrans({**LITERAL_CHARS, **{PLACEHOLDERS[c]: "\\" + c for c in "\\{}"}})
 
-# Plain text shown literally by Python-Markdown with the course extensions.
-MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]{}~|])")
-DOUBLE_EQUALS = re.compile(r"=(?==)|(?<==)=")
-ENTITY = re.compile(r"&(?=#?\w+;)")
-LINE_START_SPECIAL = re.compile(r"^([#>+=-])|^(\d+)([.)])")
-
-# A native line the quiz parser would read as an answer, hint or feedback, not as text.
-ANSWER_LIKE = re.compile(r"^(?:- [(\[]|- .*->|[=~]|answer:|hint:|\d+\.\s|\s{2,}>)", re.I)
-PIN_LIKE = re.compile(r"\{#[a-z0-9-]+\}\s*$")
-STEM_END = "<!-- end of question -->"
-EXPLANATION_RULE = "---"
-NON_SLUG = re.compile(r"[^a-z0-9]+")
-HTML_TAG = re.compile(r"<[^>]*>")
-SLUG_LENGTH = 60
-ID_WORDS = 6
-
-AIKEN_OPTION = re.compile(r"^\s*([A-Z])[.)]\s+(.*?)\s*$")
-AIKEN_ANSWER = re.compile(r"^\s*ANSWER\s*:\s*(.*?)\s*$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Converted:
-    """A converted question (a native quiz block body) or a description (lesson text)."""
-
-    line: int  # 1-based line in the source where this question (or text) starts
-    kind: str  # "quiz" (a native quiz block body) or "markdown" (a GIFT description)
-    text: str  # quiz: the native block body without fences; markdown: lesson text
-    id: str  # the question id ("" for markdown)
-
-
-@dataclass(frozen=True)
-class Issue:
-    """Why a question was left out, at the line where it starts."""
-
-    line: int  # 1-based line where the question starts
-    severity: str  # "error" or "warning"
-    code: str
-    message: str
-
-
-class _Rejected(Exception):
-    """A question that cannot be converted, with the issue to report."""
-
-    def __init__(self, code: str, message: str, severity: str = "error"):
-        super().__init__(message)
-        self.code, self.message, self.severity = code, message, severity
-
 
 @dataclass
 class _Chunk:
@@ -115,43 +77,9 @@ class _Answer:
     feedback: list[str] = field(default_factory=list)  # native '  > …' lines
 
 
-@dataclass
-class _Draft:
-    """A converted question waiting for its unique id."""
-
-    line: int
-    type: str
-    stem: str
-    answer_lines: list[str]
-    explanation: str = ""
-    tags: list[str] = field(default_factory=list)
-    id_sources: tuple[str, ...] = ()  # explicit id, title, first words: first usable wins
-
-
 def gift_to_native(source: str) -> tuple[list[Converted], list[Issue]]:
     """Convert GIFT text to native quiz bodies and lesson text, with issues per question."""
-    converted, issues, taken = [], [], set()
-    for chunk in _gift_chunks(source):
-        try:
-            item = _convert_chunk(chunk)
-        except _Rejected as rejected:
-            issues.append(Issue(chunk.line, rejected.severity, rejected.code, rejected.message))
-            continue
-        if item is not None:
-            converted.append(_finish(item, taken) if isinstance(item, _Draft) else item)
-    return converted, issues
-
-
-def aiken_to_native(source: str) -> tuple[list[Converted], list[Issue]]:
-    """Convert Aiken text (question, A. options, ANSWER: X) to native single-choice bodies."""
-    converted, issues, taken = [], [], set()
-    for question in _aiken_questions(source):
-        try:
-            converted.append(_finish(_aiken_draft(question), taken))
-        except _Rejected as rejected:
-            issues.append(Issue(question.line, rejected.severity, rejected.code,
-                                rejected.message))
-    return converted, issues
+    return convert_each(_gift_chunks(source), _convert_chunk)
 
 
 # --- GIFT: questions and their parts ------------------------------------------------------
@@ -177,8 +105,8 @@ def _gift_chunks(source: str) -> list[_Chunk]:
     return chunks
 
 
-def _convert_chunk(chunk: _Chunk) -> _Draft | Converted | None:
-    """One GIFT question as a draft quiz, a description as Markdown, or _Rejected."""
+def _convert_chunk(chunk: _Chunk) -> Draft | Converted | None:
+    """One GIFT question as a draft quiz, a description as Markdown, or Rejected."""
     text = _mask("\n".join(chunk.lines))
     inline_ids, inline_tags = ID_MARK.findall(text), TAG_MARK.findall(text)
     title, text = _split_title(TAG_MARK.sub("", ID_MARK.sub("", text)))
@@ -194,11 +122,11 @@ def _convert_chunk(chunk: _Chunk) -> _Draft | Converted | None:
     kind, lines = _answer_lines(answers, fmt, title or words or "untitled")
     stem = _markdown(stem_text, fmt)
     if not stem:
-        raise _Rejected("G011", f"question '{title or 'untitled'}' has no question text; write "
-                        "it before the answers {…}")
+        raise Rejected("G011", f"question '{title or 'untitled'}' has no question text; write "
+                       "it before the answers {…}")
     explicit = inline_ids[-1] if inline_ids else chunk.id_hint
-    return _Draft(chunk.line, kind, _safe_stem(stem), lines, _formatted(general, fmt),
-                  _tags(chunk.tags + inline_tags), (explicit, title, words))
+    return Draft(chunk.line, kind, safe_stem(stem), lines, _formatted(general, fmt),
+                 tag_slugs(chunk.tags + inline_tags), (explicit, title, words))
 
 
 def _mask(text: str) -> str:
@@ -214,8 +142,8 @@ def _split_title(text: str) -> tuple[str, str]:
         return "", text
     end = stripped.find("::", 2)
     if end < 0:
-        raise _Rejected("G004", "the question title opened with '::' is never closed; write "
-                        "it as ::Title:: before the question text")
+        raise Rejected("G004", "the question title opened with '::' is never closed; write "
+                       "it as ::Title:: before the question text")
     return " ".join(stripped[2:end].translate(LITERAL).split()), stripped[end + 2:]
 
 
@@ -231,14 +159,14 @@ def _find_block(text: str) -> tuple[int, int] | None:
     if opening < 0 and closing < 0:
         return None
     if opening >= 0 and closing < 0:
-        raise _Rejected("G001", "the answers opened with '{' are never closed; add '}' after "
-                        "the last answer (and keep the question free of blank lines)")
+        raise Rejected("G001", "the answers opened with '{' are never closed; add '}' after "
+                       "the last answer (and keep the question free of blank lines)")
     if opening < 0 or closing < opening:
-        raise _Rejected("G002", "this question has a '}' with no '{' before it; open the "
-                        "answers with '{', or write \\} for a literal brace")
+        raise Rejected("G002", "this question has a '}' with no '{' before it; open the "
+                       "answers with '{', or write \\} for a literal brace")
     if "{" in text[opening + 1:] or "}" in text[closing + 1:]:
-        raise _Rejected("G003", "this question has more than one '{' or '}'; a question has "
-                        "one answer block {…}; write \\{ or \\} for a literal brace")
+        raise Rejected("G003", "this question has more than one '{' or '}'; a question has "
+                       "one answer block {…}; write \\{ or \\} for a literal brace")
     return opening, closing
 
 
@@ -259,8 +187,7 @@ def _stem_text(head: str, tail: str) -> str:
 
 def _first_words(masked: str) -> str:
     """The first few words of a text, to name a question that has no title."""
-    text = HTML_TAG.sub(" ", masked.translate(LITERAL).replace(BLANK, " "))
-    return " ".join(text.split()[:ID_WORDS])
+    return first_words(masked.translate(LITERAL).replace(BLANK, " "))
 
 
 # --- GIFT: answers ------------------------------------------------------------------------
@@ -270,8 +197,8 @@ def _answer_lines(block: str, fmt: str, name: str) -> tuple[str, list[str]]:
     """The native type and answer lines for the text between '{' and '}'."""
     body = block.strip()
     if not body:
-        raise _Rejected("W601", f"GIFT essay question '{name}' skipped (essay is not gradable)",
-                        "warning")
+        raise Rejected("W601", f"GIFT essay question '{name}' skipped (essay is not gradable)",
+                       "warning")
     if body.startswith("#"):
         return "numeric", _numeric_lines(body[1:], fmt)
     truefalse = _truefalse_lines(body, fmt)
@@ -294,8 +221,8 @@ def _split_answers(body: str, fmt: str, first_unmarked: bool = False) -> list[_A
     answers = []
     if body[:start].strip():
         if not first_unmarked:
-            raise _Rejected("G006", f"'{_literal_line(body[:start])[:40]}' comes before the first "
-                            "answer; start each answer with '=' (right) or '~' (wrong)")
+            raise Rejected("G006", f"'{_literal_line(body[:start])[:40]}' comes before the first "
+                           "answer; start each answer with '=' (right) or '~' (wrong)")
         answers.append(_answer("=", body[:start], fmt))
     answers += [_answer(m.group(1), m.group(2), fmt) for m in SEGMENT.finditer(body, start)]
     return answers
@@ -305,8 +232,8 @@ def _answer(marker: str, raw: str, fmt: str) -> _Answer:
     """One answer: weight, text with its format, and feedback after '#'."""
     weight = WEIGHT.match(raw)
     if weight and not -100 <= float(weight.group(1)) <= 100:
-        raise _Rejected("G010", f"weight %{weight.group(1)}% is outside -100..100; write a "
-                        "percentage of the question's points, like %50%")
+        raise Rejected("G010", f"weight %{weight.group(1)}% is outside -100..100; write a "
+                       "percentage of the question's points, like %50%")
     rest = raw[weight.end():] if weight else raw
     text, _, feedback = rest.partition("#")
     text_fmt, text = _take_format(text, fmt)
@@ -337,8 +264,8 @@ def _single_lines(answers: list[_Answer]) -> list[str]:
 def _multiple_lines(answers: list[_Answer]) -> list[str]:
     """'- [%50%] right', '- [%-100%] wrong', '- [ ] neutral' lines with their feedback."""
     if not any(answer.weight is not None and float(answer.weight) > 0 for answer in answers):
-        raise _Rejected("G008", "no answer is right; mark the right one with '=', or give the "
-                        "right ones weights like ~%50%")
+        raise Rejected("G008", "no answer is right; mark the right one with '=', or give the "
+                       "right ones weights like ~%50%")
     return _option_lines(answers, "[{}]", _multiple_mark)
 
 
@@ -348,8 +275,8 @@ def _option_lines(answers: list[_Answer], box: str, mark) -> list[str]:
     for answer in answers:
         text = _one_line(answer.text, answer.fmt)
         if not text:
-            raise _Rejected("G005", "an answer after '=' or '~' is empty; write its text or "
-                            "remove the mark")
+            raise Rejected("G005", "an answer after '=' or '~' is empty; write its text or "
+                           "remove the mark")
         lines += [f"- {box.format(mark(answer))} {text}", *answer.feedback]
     return lines
 
@@ -358,11 +285,11 @@ def _check_one_right(answers: list[_Answer]) -> None:
     """A single-choice question marks exactly one answer '=', without a weight."""
     right = [answer for answer in answers if answer.marker == "="]
     if len(right) > 1:
-        raise _Rejected("G008", f"{len(right)} answers are marked right with '='; mark one, "
-                        "and give partly right ones weights like ~%50%")
+        raise Rejected("G008", f"{len(right)} answers are marked right with '='; mark one, "
+                       "and give partly right ones weights like ~%50%")
     if right[0].weight is not None and float(right[0].weight) != 100:
-        raise _Rejected("G010", f"the right answer '=' has weight %{right[0].weight}%; write "
-                        f"it as ~%{right[0].weight}% and mark the fully right answer with '='")
+        raise Rejected("G010", f"the right answer '=' has weight %{right[0].weight}%; write "
+                       f"it as ~%{right[0].weight}% and mark the fully right answer with '='")
 
 
 def _single_mark(answer: _Answer) -> str:
@@ -383,19 +310,19 @@ def _match_lines(answers: list[_Answer]) -> list[str]:
     for answer in answers:
         left, arrow, right = answer.text.partition("->")
         if answer.marker != "=" or not arrow:
-            raise _Rejected("G009", "in a matching question every answer is a pair written "
-                            "'=left -> right'")
+            raise Rejected("G009", "in a matching question every answer is a pair written "
+                           "'=left -> right'")
         left_text, right_text = _one_line(left, answer.fmt), _literal_line(right)
         if not right_text:
-            raise _Rejected("G005", "a matching pair has nothing after '->'; write the answer "
-                            "it matches")
+            raise Rejected("G005", "a matching pair has nothing after '->'; write the answer "
+                           "it matches")
         pairs += bool(left_text)
         if left_text.startswith(("(", "[")):
             left_text = "\\" + left_text  # not a '- (x)' or '- [x]' choice line
         lines += [f"- {left_text + ' ' if left_text else ''}-> {right_text}", *answer.feedback]
     if pairs < 2:
-        raise _Rejected("G009", "a matching question needs at least two pairs "
-                        "'=left -> right'")
+        raise Rejected("G009", "a matching question needs at least two pairs "
+                       "'=left -> right'")
     return lines
 
 
@@ -405,9 +332,9 @@ def _text_lines(answers: list[_Answer]) -> list[str]:
     for index, answer in enumerate(answers):
         value = _literal_line(answer.text)
         if not value:
-            raise _Rejected("G005", "an answer after '=' is empty; write the accepted answer, "
-                            "like {=Paris}")
-        lines += [_graded_line(answer, _pin_safe(value, index)), *answer.feedback]
+            raise Rejected("G005", "an answer after '=' is empty; write the accepted answer, "
+                           "like {=Paris}")
+        lines += [_graded_line(answer, pin_safe(value, index)), *answer.feedback]
     _check_accepted(lines)
     return lines
 
@@ -421,8 +348,8 @@ def _numeric_lines(body: str, fmt: str) -> list[str]:
         else:
             lines += [_graded_line(answer, _numeric_value(answer.text)), *answer.feedback]
     if not lines:
-        raise _Rejected("G005", "the numeric question has no answer; write the number after "
-                        "'#', like {#1822} or {#3.14:0.01}")
+        raise Rejected("G005", "the numeric question has no answer; write the number after "
+                       "'#', like {#1822} or {#3.14:0.01}")
     _check_accepted(lines)
     return lines
 
@@ -439,8 +366,8 @@ def _graded_line(answer: _Answer, value: str) -> str:
 def _check_accepted(lines: list[str]) -> None:
     """Short answer and numeric questions accept at least one answer."""
     if not any(line.startswith("=") and not line.startswith("=%-") for line in lines):
-        raise _Rejected("G008", "no answer is accepted; write the right answer after '=', "
-                        "like {=Paris}")
+        raise Rejected("G008", "no answer is accepted; write the right answer after '=', "
+                       "like {=Paris}")
 
 
 def _numeric_value(masked: str) -> str:
@@ -452,19 +379,19 @@ def _numeric_value(masked: str) -> str:
     if dots:
         low, high = _number(low), _number(high)
         if float(low) > float(high):
-            raise _Rejected("G012", f"range {low}..{high} is reversed; write the smaller "
-                            f"number first: {high}..{low}")
+            raise Rejected("G012", f"range {low}..{high} is reversed; write the smaller "
+                           f"number first: {high}..{low}")
         return f"{low}..{high}"
     value, colon, tolerance = text.partition(":")
     return f"{_number(value)} ±{_number(tolerance)}" if colon else _number(text)
 
 
 def _number(text: str) -> str:
-    """A number as written, or _Rejected."""
+    """A number as written, or Rejected."""
     text = text.strip()
     if not NUMBER.fullmatch(text):
-        raise _Rejected("G007", f"cannot read '{text}' as a number in a numeric answer; write "
-                        "digits with a decimal point, like 1822 or 3.14")
+        raise Rejected("G007", f"cannot read '{text}' as a number in a numeric answer; write "
+                       "digits with a decimal point, like 1822 or 3.14")
     return text
 
 
@@ -473,25 +400,16 @@ def _is_zero(weight: str | None) -> bool:
     return weight is not None and float(weight) == 0
 
 
-def _pin_safe(value: str, index: int) -> str:
-    """A literal answer ending like an option pin '{#id}' gets its own pin, so it stays text."""
-    if not PIN_LIKE.search(value):
-        return value
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    letter = letters[index] if index < 26 else letters[index // 26 - 1] + letters[index % 26]
-    return f"{value} {{#{letter}}}"
-
-
-# --- Text: Markdown, feedback, ids ------------------------------------------------------------
+# --- GIFT: text as Markdown --------------------------------------------------------------
 
 
 def _markdown(masked: str, fmt: str) -> str:
     """GIFT text as Markdown: [plain] and [moodle] escaped, other formats kept as written."""
     if fmt in ESCAPED_FORMATS:
-        text = _escape_markdown(masked.translate(LITERAL))
+        text = escape_markdown(masked.translate(LITERAL))
     else:
         text = masked.translate(MARKDOWN_KEPT)
-    return _tidy(text).replace(BLANK, "_____")
+    return tidy(text).replace(BLANK, "_____")
 
 
 def _formatted(masked: str, default: str) -> str:
@@ -514,132 +432,3 @@ def _one_line(masked: str, fmt: str) -> str:
 def _literal_line(masked: str) -> str:
     """The literal text on one line: accepted answers and match targets are not Markdown."""
     return " ".join(masked.translate(LITERAL).split())
-
-
-def _tidy(text: str) -> str:
-    """Lines without the indentation GIFT layout adds, nor trailing spaces."""
-    first, *rest = text.splitlines() or [""]  # every kind of line break becomes "\n"
-    lines = [first.strip(), *textwrap.dedent("\n".join(rest)).split("\n")] if rest else [first]
-    return "\n".join(line.rstrip() for line in lines).strip()
-
-
-def _escape_markdown(text: str) -> str:
-    """Plain text that Markdown shows literally."""
-    lines = []
-    for line in text.splitlines():
-        line = ENTITY.sub("&amp;", line.strip()).replace("<", "&lt;")
-        line = DOUBLE_EQUALS.sub(r"\\=", MARKDOWN_SPECIAL.sub(r"\\\1", line))
-        lines.append(LINE_START_SPECIAL.sub(_escape_line_start, line))
-    return "\n".join(lines)
-
-
-def _escape_line_start(found: re.Match) -> str:
-    """'\\#' for a heading mark, '1\\.' for a list number."""
-    if found.group(1):
-        return "\\" + found.group(1)
-    return found.group(2) + "\\" + found.group(3)
-
-
-def _safe_stem(stem: str) -> str:
-    """A stem the native parser cannot mistake for an explanation rule or answer lines."""
-    lines = ["----" if line.strip() == EXPLANATION_RULE else line for line in stem.split("\n")]
-    if ANSWER_LIKE.match(lines[-1]):
-        lines.append(STEM_END)
-    return "\n".join(lines)
-
-
-def _slug(text: str, limit: int = SLUG_LENGTH) -> str:
-    """Lowercase ASCII letters, digits and dashes, accents folded."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = NON_SLUG.sub("-", folded.lower().replace("'", "")).strip("-")
-    return slug[:limit].rstrip("-")
-
-
-def _tags(names: list[str]) -> list[str]:
-    """Slugged tags, each once, in order."""
-    return list(dict.fromkeys(slug for slug in map(_slug, names) if slug))
-
-
-def _unique_id(sources: tuple[str, ...], taken: set[str]) -> str:
-    """The first usable slug of the sources, with -2, -3… when already taken."""
-    base = next((slug for slug in map(_slug, sources) if slug), "question")
-    candidate, number = base, 1
-    while candidate in taken:
-        number += 1
-        suffix = f"-{number}"
-        candidate = base[:SLUG_LENGTH - len(suffix)].rstrip("-") + suffix
-    taken.add(candidate)
-    return candidate
-
-
-def _finish(draft: _Draft, taken: set[str]) -> Converted:
-    """The native quiz body of a draft, under a unique id."""
-    qid = _unique_id(draft.id_sources, taken)
-    header = [f"id: {qid}", f"type: {draft.type}"]
-    if draft.tags:
-        header.append("tags: " + ", ".join(draft.tags))
-    lines = [*header, "", draft.stem, "", *draft.answer_lines]
-    if draft.explanation:
-        lines += [EXPLANATION_RULE, draft.explanation]
-    return Converted(draft.line, "quiz", "\n".join(lines), qid)
-
-
-# --- Aiken ----------------------------------------------------------------------------------
-
-
-@dataclass
-class _AikenQuestion:
-    """The lines of one Aiken question."""
-
-    line: int
-    stem: list[str] = field(default_factory=list)
-    options: list[tuple[str, str]] = field(default_factory=list)
-    answer: str | None = None
-
-
-def _aiken_questions(source: str) -> list[_AikenQuestion]:
-    """Aiken questions: text lines, then 'A. …' options, then 'ANSWER: X'."""
-    questions, current = [], None
-    for number, line in enumerate(LINE_BREAK.split(source.removeprefix("\ufeff")), 1):
-        option, answer = AIKEN_OPTION.match(line), AIKEN_ANSWER.match(line)
-        if not line.strip():
-            if current is not None and not current.options:
-                current = None  # a question's text ends at a blank line
-            continue
-        if current is None or (current.options and not option and not answer):
-            current = _AikenQuestion(number)
-            questions.append(current)
-        if answer:
-            current.answer, current = answer.group(1), None
-        elif option:
-            current.options.append((option.group(1), option.group(2)))
-        else:
-            current.stem.append(line.strip())
-    return questions
-
-
-def _aiken_draft(question: _AikenQuestion) -> _Draft:
-    """A single-choice draft from an Aiken question, or _Rejected."""
-    letters = [letter for letter, _ in question.options]
-    if not question.stem:
-        raise _Rejected("A004", "options or an ANSWER line come before any question text; "
-                        "write the question on the line above the options")
-    if len(letters) < 2:
-        raise _Rejected("A003", "an Aiken question needs at least two options, one per line, "
-                        "like 'A. first' and 'B. second'")
-    if len(set(letters)) < len(letters):
-        raise _Rejected("A005", "two options have the same letter; letter them A, B, C…")
-    if not all(text for _, text in question.options):
-        raise _Rejected("A006", "an option has no text; write it after its letter, like "
-                        "'B. second'")
-    if question.answer is None:
-        raise _Rejected("A001", "this question has no 'ANSWER:' line; add one after its "
-                        "options, like 'ANSWER: B'")
-    if question.answer.upper() not in letters:
-        raise _Rejected("A002", f"'ANSWER: {question.answer}' names no option; write one of "
-                        f"the option letters {', '.join(letters)}")
-    lines = [f"- ({'x' if letter == question.answer.upper() else ' '}) "
-             f"{' '.join(_escape_markdown(text).split())}" for letter, text in question.options]
-    stem = _tidy(_escape_markdown("\n".join(question.stem)))
-    return _Draft(question.line, "single", _safe_stem(stem), lines,
-                  id_sources=(_first_words(" ".join(question.stem)),))
