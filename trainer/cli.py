@@ -156,6 +156,23 @@ def import_gift(source, out):
     sys.exit(1 if any(issue.severity == "error" for issue in issues) else 0)
 
 
+@cli.command()
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace the file if it exists.")
+def backup(target, force):
+    """Write a consistent copy of the database, also while the box is serving."""
+    from .backup import BackupError, copy_database
+    from .db import get_db
+
+    app = make_app()
+    with app.app_context():
+        try:
+            made = copy_database(get_db(), target, overwrite=force)
+        except BackupError as error:
+            raise Failure(str(error)) from None
+    click.echo(f"Backed up {made.size / 1_000_000:.1f} MB to {made.path} (integrity ok).")
+
+
 @cli.group()
 def users():
     """Add and list accounts."""

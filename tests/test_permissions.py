@@ -1,0 +1,66 @@
+"""Every role against every page and action: allowed, or refused (403, or sign in first)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import add_user, post_form, sign_in
+
+ROLES = ["anonymous", "learner", "trainer", "coordinator"]
+# (method, path, who may) — every route of the app appears here; a test checks that.
+MATRIX = [
+    ("GET", "/healthz", set(ROLES)),
+    ("GET", "/login", set(ROLES)),
+    ("GET", "/register", set(ROLES)),
+    ("GET", "/", {"learner", "trainer", "coordinator"}),
+    ("GET", "/courses/basics", {"learner", "trainer", "coordinator"}),
+    ("GET", "/courses/basics/first-steps", {"learner", "trainer", "coordinator"}),
+    ("POST", "/courses/basics/third-lesson/complete", {"learner", "trainer", "coordinator"}),
+    ("POST", "/courses/basics/first-steps/questions/first-single",
+     {"learner", "trainer", "coordinator"}),
+    ("GET", "/courses/basics/media/diagram.svg", set(ROLES)),
+    ("GET", "/coordinate/problems", {"trainer", "coordinator"}),
+    ("GET", "/coordinate/box", {"coordinator"}),
+    ("POST", "/coordinate/box", {"coordinator"}),
+    ("POST", "/coordinate/backup", {"coordinator"}),
+    ("POST", "/logout", set(ROLES)),
+]
+
+
+def as_role(app, client, role: str):
+    if role != "anonymous":
+        add_user(app, f"a-{role}", role)
+        sign_in(client, f"a-{role}")
+    return client
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("method,path,allowed", MATRIX, ids=lambda v: v if isinstance(v, str)
+                         else None)
+def test_permission_matrix(app, client, role, method, path, allowed):
+    browser = as_role(app, client, role)
+    if method == "GET":
+        response = browser.get(path)
+        response.close()
+    else:
+        response = post_form(browser, path, {"box_name": "Box", "default_language": "en"},
+                             page="/login")
+        response.close()
+    if role in allowed:
+        assert response.status_code not in (401, 403), (role, path, response.status_code)
+        if path != "/logout":  # signing out ends on the sign-in page, for everyone
+            assert not response.headers.get("Location", "").startswith("/login"), (role, path)
+    elif role == "anonymous":
+        assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    else:
+        assert response.status_code == 403, (role, path, response.status_code)
+
+
+def test_the_matrix_names_every_route(app):
+    listed = {path.split("/")[1] for _, path, _ in MATRIX}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        assert rule.rule.split("/")[1] in listed, rule.rule
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()} - {"static"}
+    assert len(endpoints) <= len(MATRIX), "a new route needs a row in MATRIX"
