@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trainer import clock, events, projections
+from trainer import accounts, clock, events, projections
 from trainer.db import get_db, migrate, open_database
 
 from .conftest import add_user, post_form, sign_in
@@ -19,6 +19,8 @@ PROJECTION_QUERIES = {
     "signins": "SELECT * FROM signins ORDER BY user_id",
     "lesson_progress": "SELECT * FROM lesson_progress ORDER BY 1, 2, 3",
     "answers": "SELECT * FROM answers ORDER BY event_id",
+    "groups": "SELECT * FROM groups ORDER BY id",
+    "signoffs": "SELECT * FROM signoffs ORDER BY event_id",
 }
 
 
@@ -68,8 +70,10 @@ def test_rebuilt_projections_equal_the_live_ones(app, client):
         post_form(client, "/logout")
     with app.app_context():
         db = get_db()
+        group = accounts.create_group(db, "Morning", [], None)
+        accounts.move_to_group(db, db.execute("SELECT id FROM users").fetchone()[0], group, None)
         live = snapshot(db)
-        assert all(live.values())
+        assert all(rows for table, rows in live.items() if table != "signoffs")
         with db.atomic():
             projections.rebuild(db, list(events.all_events(db)))
         assert snapshot(db) == live

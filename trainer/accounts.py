@@ -241,3 +241,33 @@ def role_required(*roles: str):
         return wrapped
 
     return decorate
+
+
+def create_group(db: Database, name: str, trainer_ids: list[str], by: str | None) -> str:
+    """A new group (a class) with the trainers who follow it; returns its id."""
+    from .queries import group_by_name
+
+    name = " ".join((name or "").split())
+    if not 1 <= len(name) <= 60:
+        raise AccountError(_l("Give the group a name of 1 to 60 characters."))
+    staff = {user.id for user in list_users(db) if user.is_staff and user.active}
+    if any(trainer not in staff for trainer in trainer_ids):
+        raise AccountError(_l("Only trainers and coordinators can follow a group."))
+    group_id = str(uuid.uuid4())
+    with immediate(db):
+        if group_by_name(db, name) is not None:
+            raise AccountError(_l("There is already a group called %(name)s.", name=name))
+        events.set_fields(db, "group", group_id, {"name": name, "trainer_ids": trainer_ids},
+                          by=by, locked=True)
+    return group_id
+
+
+def move_to_group(db: Database, user_id: str, group_id: str | None, by: str | None) -> None:
+    """Put a learner in a group (None: in no group)."""
+    from .queries import groups
+
+    if group_id is not None and group_id not in {g["id"] for g in groups(db)}:
+        raise AccountError(_l("That group does not exist."))
+    if find_by_id(db, user_id) is None:
+        raise AccountError(_l("That account does not exist."))
+    events.set_fields(db, "user", user_id, {"group_id": group_id}, by=by)

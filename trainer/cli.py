@@ -178,6 +178,51 @@ def users():
     """Add and list accounts."""
 
 
+@cli.group()
+def groups():
+    """Add and list groups (a trainer's classes)."""
+
+
+@groups.command("add")
+@click.argument("name")
+@click.option("--trainer", "trainers", multiple=True, help="Username of a trainer who follows "
+              "the group (repeat for more).")
+def groups_add(name, trainers):
+    """Create a group."""
+    from . import accounts
+    from .db import get_db
+
+    app = make_app()
+    with app.app_context():
+        db = get_db()
+        ids = []
+        for username in trainers:
+            user = accounts.find_by_username(db, username)
+            if user is None:
+                raise Failure(f"there is no account {username}")
+            ids.append(user.id)
+        try:
+            accounts.create_group(db, name, ids, None)
+        except accounts.AccountError as error:
+            raise Failure(str(error)) from None
+    click.echo(f"group {name} created.")
+
+
+@groups.command("list")
+def groups_list():
+    """List the groups with their trainers."""
+    from . import accounts, queries
+    from .db import get_db
+
+    app = make_app()
+    with app.app_context():
+        db = get_db()
+        names = {user.id: user.username for user in accounts.list_users(db)}
+        for group in queries.groups(db):
+            trainers = ", ".join(names.get(t, "?") for t in group["trainer_ids"])
+            click.echo(f"{group['name']:<30} {trainers}")
+
+
 def _add_user(db, username, password, role, display_name=""):
     from .accounts import AccountError, create_user
 
@@ -193,14 +238,26 @@ def _add_user(db, username, password, role, display_name=""):
 @click.option("--role", type=click.Choice(["learner", "trainer", "coordinator"]),
               default="learner", show_default=True)
 @click.option("--name", "display_name", default="", help="The name shown to trainers.")
-def users_add(username, password, role, display_name):
+@click.option("--group", default="", help="Put the learner in this group (made if new).")
+def users_add(username, password, role, display_name, group):
     """Create an account."""
+    from . import accounts, queries
     from .db import get_db
 
     app = make_app()
     with app.app_context():
-        _add_user(get_db(), username, password, role, display_name)
-    click.echo(f"{role} {username.strip().lower()} created.")
+        db = get_db()
+        user_id = _add_user(db, username, password, role, display_name)
+        if group:
+            try:
+                found = queries.group_by_name(db, group)
+                group_id = found["id"] if found else accounts.create_group(db, group, [], None)
+                accounts.move_to_group(db, user_id, group_id, None)
+            except accounts.AccountError as error:
+                raise Failure(f"{username} was created, but not put in a group: {error}") \
+                    from None
+    click.echo(f"{role} {username.strip().lower()} created" + (f" in group {group}." if group
+                                                                else "."))
 
 
 @users.command("list")

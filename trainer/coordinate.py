@@ -11,6 +11,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -19,7 +20,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from . import backup, box, queries
+from . import accounts, backup, box, queries
 from .accounts import STAFF, role_required
 from .courses.catalog import type_changes
 from .db import get_db
@@ -72,6 +73,45 @@ def download_backup():
     day = time.strftime("%Y-%m-%d", time.localtime(made.at))
     return send_file(copy, as_attachment=True, max_age=0, download_name=f"trainer-backup-{day}.db",
                      mimetype="application/vnd.sqlite3")
+
+
+@bp.route("/groups", methods=["GET", "POST"])
+@role_required("coordinator")
+def groups_page():
+    db = get_db()
+    if request.method == "POST":
+        trainer = request.form.get("trainer_id") or ""
+        try:
+            accounts.create_group(db, request.form.get("name", ""),
+                                  [trainer] if trainer else [], g.user.id)
+        except accounts.AccountError as error:
+            flash(str(error), "error")
+            return render_groups(db, request.form), 400
+        flash(_("The group is created."), "success")
+        return redirect(url_for("coordinate.groups_page"))
+    return render_groups(db, {})
+
+
+def render_groups(db, form):
+    people = accounts.list_users(db)
+    return render_template("coordinate/groups.html", groups=queries.groups(db), form=form,
+                           trainers=[u for u in people if u.is_staff and u.active],
+                           learners=[u for u in people if u.role == "learner"],
+                           names={u.id: u.name for u in people},
+                           group_of=queries.group_memberships(db))
+
+
+@bp.post("/learners/<user_id>/group")
+@role_required("coordinator")
+def move_learner(user_id: str):
+    db = get_db()
+    try:
+        accounts.move_to_group(db, user_id, request.form.get("group_id") or None, g.user.id)
+    except accounts.AccountError as error:
+        flash(str(error), "error")
+        return render_groups(db, {}), 400
+    flash(_("The learner's group is saved."), "success")
+    return redirect(url_for("coordinate.groups_page"))
 
 
 def backup_time(seconds: int) -> str:

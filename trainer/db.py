@@ -194,3 +194,22 @@ def m004_answers(db: Database) -> None:
         CREATE UNIQUE INDEX answers_form ON answers (user_id, form_key);
         """
     )
+
+
+@MIGRATIONS()
+def m005_groups_and_signoffs(db: Database) -> None:
+    db.executescript(
+        """
+        ALTER TABLE users ADD COLUMN group_id TEXT;
+        CREATE TABLE groups (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, trainer_ids TEXT NOT NULL DEFAULT '[]'
+        );
+        CREATE TABLE signoffs (
+            event_id TEXT PRIMARY KEY, answer_event_id TEXT NOT NULL, learner_id TEXT NOT NULL,
+            course_id TEXT NOT NULL, question_id TEXT NOT NULL, verdict TEXT NOT NULL,
+            comment TEXT NOT NULL, by_user TEXT NOT NULL, hlc INTEGER NOT NULL
+        );
+        CREATE INDEX signoffs_answer ON signoffs (answer_event_id, hlc);
+        CREATE INDEX answers_type ON answers (question_type, hlc);
+        """
+    )

@@ -154,3 +154,12 @@ def record_answer(db: Database, limit: int | None, answer: dict) -> Event | None
         if limit is not None and earlier >= limit:
             return None
         return append_locked(db, "answer_submitted", {**answer, "attempt": earlier + 1})
+
+
+def task_signed_off(db: Database, answer: dict, verdict: str, comment: str, by: str) -> Event:
+    """A trainer's verdict on a practical task a learner marked done: passed, or redo."""
+    payload = {"answer_event_id": answer["event_id"], "learner_id": answer["user_id"],
+               "course_id": answer["course_id"], "course_version": answer["course_version"],
+               "lesson_id": answer["lesson_id"], "question_id": answer["question_id"],
+               "verdict": verdict, "comment": comment, "by": by}
+    return append(db, "task_signed_off", payload)

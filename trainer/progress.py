@@ -21,6 +21,7 @@ class Attempt:
     chosen: tuple[str, ...]
     course_version: str = ""
     question_type: str = ""
+    signoff: tuple[str, str] | None = None  # a task's (verdict, comment), once a trainer gave it
 
 
 @dataclass
@@ -50,10 +51,15 @@ class QuestionResult:
         return None if self.limit is None else max(0, self.limit - len(self.attempts))
 
     @property
+    def task_passed(self) -> bool:
+        return self.last is not None and self.last.signoff is not None \
+            and self.last.signoff[0] == "passed"
+
+    @property
     def can_try(self) -> bool:
         """The form is offered: never answered, or not yet right and attempts remain."""
-        if self.question.type == "task":
-            return not self.attempts
+        if self.question.type == "task":  # again only when the trainer asked for a redo
+            return not self.attempts or (self.last.signoff or ("",))[0] == "redo"
         if self.last is not None and self.last.score is not None and self.last.score >= 1:
             return False
         return self.attempts_left is None or self.attempts_left > 0
@@ -108,10 +114,10 @@ def lesson_result(course: Course, lesson: Lesson, attempts: dict[str, list[Attem
         status = COMPLETED if marked_complete else VIEWED if viewed else NOT_STARTED
         return LessonResult(PASSED if marked_complete else status, None, marked_complete, 0, 0)
     score = _weighted_score(graded)
-    waiting = sum(1 for r in tasks if r.answered)  # sign-offs come with the trainer pages
+    waiting = sum(1 for r in tasks if r.answered and r.last.signoff is None)
     pass_mark = pass_fraction(lesson.meta.get("pass_mark", course.pass_mark))
-    passed = (score is None or Fraction(score) >= pass_mark) and not tasks \
-        and answered == len(results)
+    passed = (score is None or Fraction(score) >= pass_mark) \
+        and all(r.task_passed for r in tasks) and answered == len(results)
     if passed:
         status = PASSED
     elif answered == len(results):

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from sqlite_utils import Database
 
-TABLES = ("lww", "users", "signins", "lesson_progress", "answers")
-USER_FIELDS = ("username", "display_name", "role", "password_hash", "active")
+TABLES = ("lww", "users", "groups", "signins", "lesson_progress", "answers", "signoffs")
+USER_FIELDS = ("username", "display_name", "role", "password_hash", "active", "group_id")
 FOLDS: dict[str, Callable] = {}
 
 
@@ -50,6 +50,8 @@ def _lww_set(db: Database, event) -> None:
         )
     if entity == "user":
         _refresh_user(db, entity_id)
+    elif entity == "group":
+        _refresh_group(db, entity_id)
 
 
 def _refresh_user(db: Database, user_id: str) -> None:
@@ -66,14 +68,25 @@ def _refresh_user(db: Database, user_id: str) -> None:
     values["active"] = 1 if values["active"] in (None, True, 1) else 0
     created = min(hlc for _, _, hlc in rows)
     db.execute(
-        "INSERT INTO users (id, username, display_name, role, password_hash, active, created_hlc)"
-        " VALUES (:id, :username, :display_name, :role, :password_hash, :active, :created)"
-        " ON CONFLICT (id) DO UPDATE SET username = excluded.username,"
+        "INSERT INTO users (id, username, display_name, role, password_hash, active, group_id,"
+        " created_hlc) VALUES (:id, :username, :display_name, :role, :password_hash, :active,"
+        " :group_id, :created) ON CONFLICT (id) DO UPDATE SET username = excluded.username,"
         " display_name = excluded.display_name, role = excluded.role,"
         " password_hash = excluded.password_hash, active = excluded.active,"
-        " created_hlc = excluded.created_hlc",
+        " group_id = excluded.group_id, created_hlc = excluded.created_hlc",
         {"id": user_id, "created": created, **values},
     )
+
+
+def _refresh_group(db: Database, group_id: str) -> None:
+    rows = db.execute("SELECT field, value FROM lww WHERE entity = 'group' AND entity_id = ?",
+                      [group_id]).fetchall()
+    fields = {field: json.loads(value) for field, value in rows}
+    if "name" not in fields:
+        return
+    db.execute("INSERT INTO groups (id, name, trainer_ids) VALUES (?, ?, ?) ON CONFLICT (id)"
+               " DO UPDATE SET name = excluded.name, trainer_ids = excluded.trainer_ids",
+               [group_id, fields["name"], json.dumps(sorted(fields.get("trainer_ids") or []))])
 
 
 @fold("signed_in")
@@ -122,4 +135,15 @@ def _answer_submitted(db: Database, event) -> None:
          p["question_id"], p["question_type"], p["attempt"], p["score"],
          None if p["success"] is None else int(p["success"]), json.dumps(p["response"]),
          p["normalised"], json.dumps(p["chosen"]), p["duration_ms"], p["form_key"], event.hlc],
+    )
+
+
+@fold("task_signed_off")
+def _task_signed_off(db: Database, event) -> None:
+    p = event.payload
+    db.execute(
+        "INSERT OR IGNORE INTO signoffs (event_id, answer_event_id, learner_id, course_id,"
+        " question_id, verdict, comment, by_user, hlc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [event.event_id, p["answer_event_id"], p["learner_id"], p["course_id"],
+         p["question_id"], p["verdict"], p["comment"], p["by"], event.hlc],
     )

@@ -37,18 +37,22 @@ def lesson_mark(db: Database, user_id: str, course_id: str, lesson_id: str) -> L
 
 def attempts(db: Database, user_id: str, course_id: str | None = None) -> dict:
     """{course_id: {question_id: [Attempt, …]}} in the order they were given."""
-    sql = ("SELECT course_id, question_id, attempt, score, response, normalised, chosen,"
-           " course_version, question_type FROM answers WHERE user_id = ?")
+    sql = ("SELECT a.course_id, a.question_id, a.attempt, a.score, a.response, a.normalised,"
+           " a.chosen, a.course_version, a.question_type, s.verdict, s.comment FROM answers a"
+           " LEFT JOIN signoffs s ON s.event_id = (SELECT event_id FROM signoffs WHERE"
+           " answer_event_id = a.event_id ORDER BY hlc DESC LIMIT 1) WHERE a.user_id = ?")
     params = [user_id]
     if course_id is not None:
-        sql += " AND course_id = ?"
+        sql += " AND a.course_id = ?"
         params.append(course_id)
     found: dict = defaultdict(lambda: defaultdict(list))
-    for row in db.execute(sql + " ORDER BY hlc", params).fetchall():
-        course, question, number, score, response, normalised, chosen, version, kind = row
+    for row in db.execute(sql + " ORDER BY a.hlc", params).fetchall():
+        course, question, number, score, response, normalised, chosen, version, kind = row[:9]
+        verdict, comment = row[9:]
         found[course][question].append(Attempt(
             number, None if score is None else Decimal(score), json.loads(response),
-            normalised, tuple(json.loads(chosen)), version, kind))
+            normalised, tuple(json.loads(chosen)), version, kind,
+            None if verdict is None else (verdict, comment)))
     return found
 
 
@@ -106,3 +110,56 @@ def answered_types(db: Database) -> dict[tuple[str, str], set[str]]:
             "SELECT DISTINCT course_id, question_id, question_type FROM answers").fetchall():
         found[(course, question)].add(kind)
     return found
+
+
+def groups(db: Database) -> list[dict]:
+    rows = db.execute("SELECT id, name, trainer_ids FROM groups ORDER BY name").fetchall()
+    return [{"id": gid, "name": name, "trainer_ids": json.loads(trainers)}
+            for gid, name, trainers in rows]
+
+
+def group_by_name(db: Database, name: str) -> dict | None:
+    return next((g for g in groups(db) if g["name"].casefold() == name.casefold()), None)
+
+
+def learners_of(db: Database, user) -> set[str] | None:
+    """Ids of the learners a user follows: a trainer, those of their groups; None is all."""
+    if user.role == "coordinator":
+        return None
+    mine = [g["id"] for g in groups(db) if user.id in g["trainer_ids"]]
+    if not mine:
+        return set()
+    marks = ",".join("?" * len(mine))
+    return {row[0] for row in db.execute(
+        f"SELECT id FROM users WHERE role = 'learner' AND group_id IN ({marks})", mine)}
+
+
+def pending_signoffs(db: Database, user) -> list[dict]:
+    """Tasks learners marked done and no trainer has judged since, oldest first."""
+    rows = db.execute(
+        "SELECT a.event_id, a.user_id, a.course_id, a.course_version, a.lesson_id,"
+        " a.question_id, a.hlc, u.username, u.display_name FROM answers a"
+        " JOIN users u ON u.id = a.user_id WHERE a.question_type = 'task'"
+        " AND NOT EXISTS (SELECT 1 FROM signoffs s WHERE s.answer_event_id = a.event_id)"
+        " AND a.hlc = (SELECT max(hlc) FROM answers b WHERE b.user_id = a.user_id"
+        " AND b.course_id = a.course_id AND b.question_id = a.question_id) ORDER BY a.hlc"
+    ).fetchall()
+    allowed = learners_of(db, user)
+    names = ("event_id", "user_id", "course_id", "course_version", "lesson_id", "question_id",
+             "hlc", "username", "display_name")
+    return [dict(zip(names, row, strict=True)) for row in rows
+            if allowed is None or row[1] in allowed]
+
+
+def answer_event(db: Database, event_id: str) -> dict | None:
+    row = db.execute("SELECT event_id, user_id, course_id, course_version, lesson_id,"
+                     " question_id, question_type FROM answers WHERE event_id = ?",
+                     [event_id]).fetchone()
+    names = ("event_id", "user_id", "course_id", "course_version", "lesson_id", "question_id",
+             "question_type")
+    return dict(zip(names, row, strict=True)) if row else None
+
+
+def group_memberships(db: Database) -> dict[str, str | None]:
+    """{user_id: group_id} for every account."""
+    return dict(db.execute("SELECT id, group_id FROM users").fetchall())
