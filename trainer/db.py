@@ -213,3 +213,16 @@ def m005_groups_and_signoffs(db: Database) -> None:
         CREATE INDEX answers_type ON answers (question_type, hlc);
         """
     )
+
+
+@MIGRATIONS()
+def m006_certificates(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE completions (
+            event_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, course_id TEXT NOT NULL,
+            course_version TEXT NOT NULL, hlc INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX completions_once ON completions (user_id, course_id, event_id);
+        """
+    )

@@ -20,7 +20,7 @@ from flask import (
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from . import answers, events, progress, queries
+from . import answers, certificates, events, progress, queries
 from .accounts import login_required
 from .courses.grading import match_choices
 from .courses.library import lesson_key
@@ -83,7 +83,8 @@ def course(course_id: str):
                                      queries.attempts(db, g.user.id, course.id)[course.id])
     welcome = library().rendered_text(course, course.welcome)
     return render_template("learn/course.html", course=course, results=results,
-                           progress=queries.course_progress(course, results), welcome=welcome)
+                           progress=queries.course_progress(course, results), welcome=welcome,
+                           certified=certificates.completion(db, g.user.id, course.id))
 
 
 @bp.get("/courses/<course_id>/<lesson_id>")
@@ -159,6 +160,7 @@ def complete(course_id: str, lesson_id: str):
     db = get_db()
     if not queries.lesson_mark(db, g.user.id, course.id, lesson.id).completed:
         events.lesson_completed(db, g.user.id, course.id, course.version, lesson.id)
+        certificates.record_if_complete(db, g.user.id, course)
     flash(_("Lesson completed: %(title)s", title=lesson.title), "success")
     following = course.neighbours(lesson.id)[1]
     if following is not None:
@@ -182,8 +184,20 @@ def answer(course_id: str, lesson_id: str, question_id: str):
                            status=400)
     if outcome.message:
         flash(outcome.message, "info")
+    certificates.record_if_complete(get_db(), g.user.id, course)
     return redirect(url_for("learn.lesson", course_id=course.id, lesson_id=lesson.id,
                             _anchor=f"q-{question.id}"))
+
+
+@bp.get("/courses/<course_id>/certificate")
+@login_required
+def certificate(course_id: str):
+    course = course_or_404(course_id)
+    done = certificates.completion(get_db(), g.user.id, course.id)
+    if done is None:
+        abort(404)
+    code = certificates.code_for(current_app.config["SECRET_KEY"], done["event_id"])
+    return render_template("learn/certificate.html", course=course, done=done, code=code)
 
 
 @bp.get("/courses/<course_id>/media/<path:filename>")

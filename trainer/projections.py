@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 from sqlite_utils import Database
 
-TABLES = ("lww", "users", "groups", "signins", "lesson_progress", "answers", "signoffs")
+TABLES = ("lww", "users", "groups", "signins", "lesson_progress", "answers", "signoffs",
+          "completions")
 USER_FIELDS = ("username", "display_name", "role", "password_hash", "active", "group_id")
 FOLDS: dict[str, Callable] = {}
 
@@ -147,3 +148,11 @@ def _task_signed_off(db: Database, event) -> None:
         [event.event_id, p["answer_event_id"], p["learner_id"], p["course_id"],
          p["question_id"], p["verdict"], p["comment"], p["by"], event.hlc],
     )
+
+
+@fold("course_completed")
+def _course_completed(db: Database, event) -> None:
+    p = event.payload
+    db.execute("INSERT OR IGNORE INTO completions (event_id, user_id, course_id, course_version,"
+               " hlc) VALUES (?, ?, ?, ?, ?)",
+               [event.event_id, p["user_id"], p["course_id"], p["course_version"], event.hlc])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -163,3 +163,116 @@ def answer_event(db: Database, event_id: str) -> dict | None:
 def group_memberships(db: Database) -> dict[str, str | None]:
     """{user_id: group_id} for every account."""
     return dict(db.execute("SELECT id, group_id FROM users").fetchall())
+
+
+def followed_groups(db: Database, user) -> list[dict]:
+    """The groups a user may follow: a trainer's own; every group for a coordinator."""
+    return [group for group in groups(db)
+            if user.role == "coordinator" or user.id in group["trainer_ids"]]
+
+
+def group_learners(db: Database, group_id: str) -> list:
+    from .accounts import USER_COLUMNS, _user
+
+    rows = db.execute(f"SELECT {USER_COLUMNS} FROM users WHERE group_id = ? AND role ="
+                      " 'learner' ORDER BY display_name, username", [group_id]).fetchall()
+    return [_user(row) for row in rows]
+
+
+def _placeholders(values) -> str:
+    return ",".join("?" * len(values))
+
+
+def marks_of(db: Database, user_ids: list[str], course_id: str) -> dict:
+    """{user_id: {(course_id, lesson_id): LessonMark}} for many learners at once."""
+    found: dict = defaultdict(dict)
+    if not user_ids:
+        return found
+    rows = db.execute(
+        "SELECT user_id, lesson_id, first_viewed_hlc, completed_hlc, last_active_hlc FROM"
+        f" lesson_progress WHERE course_id = ? AND user_id IN ({_placeholders(user_ids)})",
+        [course_id, *user_ids]).fetchall()
+    for user, lesson, viewed, done, active in rows:
+        found[user][(course_id, lesson)] = LessonMark(viewed is not None, done is not None,
+                                                       active)
+    return found
+
+
+def attempts_of(db: Database, user_ids: list[str], course_id: str) -> dict:
+    """{user_id: {question_id: [Attempt, …]}} for many learners at once."""
+    found: dict = defaultdict(lambda: defaultdict(list))
+    if not user_ids:
+        return found
+    rows = db.execute(
+        "SELECT a.user_id, a.question_id, a.attempt, a.score, a.normalised, a.chosen,"
+        " a.course_version, a.question_type, s.verdict, s.comment FROM answers a LEFT JOIN"
+        " signoffs s ON s.event_id = (SELECT event_id FROM signoffs WHERE answer_event_id ="
+        f" a.event_id ORDER BY hlc DESC LIMIT 1) WHERE a.course_id = ? AND a.user_id IN"
+        f" ({_placeholders(user_ids)}) ORDER BY a.hlc", [course_id, *user_ids]).fetchall()
+    for user, question, number, score, normalised, chosen, version, kind, verdict, note in rows:
+        found[user][question].append(Attempt(
+            number, None if score is None else Decimal(score), None, normalised,
+            tuple(json.loads(chosen)), version, kind,
+            None if verdict is None else (verdict, note)))
+    return found
+
+
+def group_matrix(db: Database, course, learners: list) -> dict:
+    """{learner_id: {lesson_id: LessonResult}}: a group's progress in one course."""
+    ids = [learner.id for learner in learners]
+    marks, tries = marks_of(db, ids, course.id), attempts_of(db, ids, course.id)
+    return {learner_id: course_results(course, marks[learner_id], tries[learner_id])
+            for learner_id in ids}
+
+
+def question_analysis(db: Database, course, lesson, learner_ids: set[str] | None) -> list:
+    """Per question of a lesson: share of right answers, common wrong answers, attempts per
+    learner; the questions most answers get wrong come first."""
+    rows = db.execute("SELECT user_id, question_id, score, normalised FROM answers WHERE"
+                      " course_id = ? AND lesson_id = ? AND question_type != 'task'",
+                      [course.id, lesson.id]).fetchall()
+    by_question: dict = defaultdict(list)
+    for user, question, score, normalised in rows:
+        if learner_ids is None or user in learner_ids:
+            by_question[question].append((user, Decimal(score), normalised))
+    found = []
+    for question in lesson.questions:
+        answers = by_question.get(question.id, [])
+        if question.type == "task" or not answers:
+            continue
+        wrong = Counter(text for _, score, text in answers if score < 1)
+        learners = {user for user, _, _ in answers}
+        found.append({
+            "question": question, "answers": len(answers),
+            "right_share": sum(1 for _, score, _ in answers if score >= 1) / len(answers),
+            "wrong": wrong.most_common(3), "attempts_per_learner": len(answers) / len(learners),
+        })
+    return sorted(found, key=lambda item: item["right_share"])
+
+
+def learner_timeline(db: Database, user_id: str, limit: int = 200) -> list[dict]:
+    """A learner's events, newest first: what they did and what was done for them."""
+    rows = db.execute(
+        "SELECT type, hlc, payload FROM event WHERE json_extract(payload, '$.user_id') = ?"
+        " OR json_extract(payload, '$.learner_id') = ? OR (type = 'lww_set' AND"
+        " json_extract(payload, '$.entity_id') = ?) ORDER BY hlc DESC LIMIT ?",
+        [user_id, user_id, user_id, limit]).fetchall()
+    found = []
+    for kind, hlc, payload in rows:
+        data = json.loads(payload)
+        if kind == "lww_set":  # which fields changed, never their values (a password hash…)
+            data = {"fields": sorted(data.get("values", {}))}
+        found.append({"type": kind, "hlc": hlc, "payload": data})
+    return found
+
+
+def answer_records(db: Database, course_id: str, user_ids: list[str]) -> list[dict]:
+    """Every answer some learners gave in a course, oldest first."""
+    if not user_ids:
+        return []
+    names = ("user_id", "course_version", "lesson_id", "question_id", "question_type",
+             "attempt", "normalised", "score", "success", "duration_ms", "hlc")
+    rows = db.execute(f"SELECT {', '.join(names)} FROM answers WHERE course_id = ? AND user_id"
+                      f" IN ({_placeholders(user_ids)}) ORDER BY hlc",
+                      [course_id, *user_ids]).fetchall()
+    return [dict(zip(names, row, strict=True)) for row in rows]

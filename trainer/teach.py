@@ -1,9 +1,11 @@
-"""Pages for trainers: signing off the practical tasks of the learners they follow."""
+"""Pages for trainers: their groups' progress, question analysis, learners, CSV exports and
+the sign-off of practical tasks."""
 
 from __future__ import annotations
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -15,7 +17,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from . import events, queries
+from . import accounts, certificates, charts, events, exports, queries
 from .accounts import STAFF, role_required
 from .db import get_db
 
@@ -68,9 +70,120 @@ def sign_off(answer_id: str):
     if len(comment) > LONGEST_COMMENT:
         return signoffs(errors={answer_id: _("The comment is too long.")}, status=400)
     events.task_signed_off(db, answer, verdict, comment, g.user.id)
+    course = library().catalog.courses.get(answer["course_id"])
+    if course is not None:
+        certificates.record_if_complete(db, answer["user_id"], course)
     flash(_("Signed off.") if verdict == "passed" else _("Sent back to redo."), "success")
     return redirect(url_for("teach.signoffs"))
 
 
+def followed_group_or_404(group_id: str) -> dict:
+    group = next((x for x in queries.followed_groups(get_db(), g.user) if x["id"] == group_id),
+                 None)
+    if group is None:
+        abort(404)  # not one of this trainer's groups, or no such group
+    return group
+
+
+def course_from_args():
+    catalog = library().catalog
+    courses = catalog.ordered()
+    chosen = catalog.courses.get(request.args.get("course", ""))
+    return chosen or (courses[0] if courses else None), courses
+
+
+@bp.get("/")
+@role_required(*STAFF)
+def index():
+    db = get_db()
+    mine = queries.followed_groups(db, g.user)
+    sizes = {group["id"]: len(queries.group_learners(db, group["id"])) for group in mine}
+    return render_template("teach/index.html", groups=mine, sizes=sizes,
+                           waiting=len(queries.pending_signoffs(db, g.user)))
+
+
+@bp.get("/groups/<group_id>")
+@role_required(*STAFF)
+def group(group_id: str):
+    group = followed_group_or_404(group_id)
+    course, courses = course_from_args()
+    learners = queries.group_learners(get_db(), group_id)
+    matrix = queries.group_matrix(get_db(), course, learners) if course else {}
+    return render_template("teach/group.html", group=group, course=course, courses=courses,
+                           learners=learners, matrix=matrix)
+
+
+@bp.get("/groups/<group_id>/progress.csv")
+@role_required(*STAFF)
+def progress_csv(group_id: str):
+    group = followed_group_or_404(group_id)
+    course, _ = course_from_args()
+    if course is None:
+        abort(404)
+    learners = queries.group_learners(get_db(), group_id)
+    matrix = queries.group_matrix(get_db(), course, learners)
+    return csv_download(f"{group['name']}-{course.id}-progress.csv",
+                        exports.progress_rows(course, learners, matrix))
+
+
+@bp.get("/groups/<group_id>/answers.csv")
+@role_required(*STAFF)
+def answers_csv(group_id: str):
+    group = followed_group_or_404(group_id)
+    course, _ = course_from_args()
+    if course is None:
+        abort(404)
+    learners = queries.group_learners(get_db(), group_id)
+    rows = exports.answer_rows(queries.answer_records(get_db(), course.id,
+                                                      [x.id for x in learners]), learners)
+    return csv_download(f"{group['name']}-{course.id}-answers.csv", rows)
+
+
+def csv_download(name: str, rows) -> Response:
+    response = Response(exports.to_csv(rows), mimetype="text/csv")
+    response.headers["Content-Disposition"] = exports.attachment(name)
+    return response
+
+
+@bp.get("/groups/<group_id>/courses/<course_id>/<lesson_id>")
+@role_required(*STAFF)
+def analysis(group_id: str, course_id: str, lesson_id: str):
+    group = followed_group_or_404(group_id)
+    course = library().catalog.courses.get(course_id)
+    lesson = course.lesson(lesson_id) if course else None
+    if lesson is None:
+        abort(404)
+    learners = {x.id for x in queries.group_learners(get_db(), group_id)}
+    found = queries.question_analysis(get_db(), course, lesson, learners)
+    chart = charts.bar_chart(_("Share of right answers per question"),
+                             [(item["question"].id, 100 * item["right_share"])
+                              for item in found], chart_id="right-share")
+    return render_template("teach/analysis.html", group=group, course=course, lesson=lesson,
+                           found=found, chart=chart)
+
+
+@bp.get("/learners/<user_id>")
+@role_required(*STAFF)
+def learner(user_id: str):
+    db = get_db()
+    followed = queries.learners_of(db, g.user)
+    person = accounts.find_by_id(db, user_id)
+    if person is None or person.role != "learner" or (followed is not None
+                                                       and user_id not in followed):
+        abort(404)
+    return render_template("teach/learner.html", person=person,
+                           timeline=queries.learner_timeline(db, user_id),
+                           catalog=library().catalog)
+
+
+def hlc_time(hlc: int) -> str:
+    return exports.iso_time(hlc)
+
+
+def hlc_date(hlc: int) -> str:
+    return exports.iso_time(hlc)[:10]
+
+
 def init_app(app) -> None:
+    app.jinja_env.filters.update(hlc_time=hlc_time, hlc_date=hlc_date)
     app.register_blueprint(bp)
