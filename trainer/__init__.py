@@ -29,7 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(days=app.config["SESSION_DAYS"]),
         SESSION_REFRESH_EACH_REQUEST=False,  # expiry is kept on the server, in sessions
         SEND_FILE_MAX_AGE_DEFAULT=timedelta(days=365),  # static URLs carry a version
-        MAX_CONTENT_LENGTH=1024 * 1024,  # no form here needs more; uploads will say their own
+        MAX_CONTENT_LENGTH=4 * 1024 * 1024,  # a 2 MB learner list, sent back once as base64
     )
     app.extensions["trainer"] = SimpleNamespace()
     db.init_app(app)

@@ -271,3 +271,62 @@ def move_to_group(db: Database, user_id: str, group_id: str | None, by: str | No
     if find_by_id(db, user_id) is None:
         raise AccountError(_l("That account does not exist."))
     events.set_fields(db, "user", user_id, {"group_id": group_id}, by=by)
+
+
+def update_user(db: Database, user: User, changes: dict, by: User) -> None:
+    """Change some of: display_name, role, active, group_id, password (hashed here)."""
+    values = {}
+    if "display_name" in changes:
+        values["display_name"] = " ".join((changes["display_name"] or "").split())[:80]
+    if "role" in changes:
+        if changes["role"] not in ROLES:
+            raise AccountError(_l("Unknown role: %(role)s.", role=changes["role"]))
+        values["role"] = changes["role"]
+    if "active" in changes:
+        values["active"] = bool(changes["active"])
+    if user.id == by.id and (values.get("active") is False
+                             or values.get("role", by.role) != by.role):
+        raise AccountError(_l("You cannot deactivate your own account or change your own "
+                              "role; ask another coordinator."))
+    if changes.get("password"):
+        if len(changes["password"]) < MIN_PASSWORD:
+            raise AccountError(_l("The password or PIN needs at least %(n)d characters.",
+                                  n=MIN_PASSWORD))
+        values["password_hash"] = hash_password(changes["password"])
+    if values:
+        events.set_fields(db, "user", user.id, values, by=by.id)
+
+
+def create_users(db: Database, people: list[dict], by: str | None) -> int:
+    """Create many accounts at once, all or none: {username, password, role, name, group}.
+    Groups named but missing are created. Passwords are hashed before the write lock."""
+    from .queries import group_by_name
+
+    prepared = []
+    for person in people:
+        username = normalise_username(person["username"])
+        if not USERNAME.match(username) or len(person["password"]) < MIN_PASSWORD \
+                or person["role"] not in ROLES:
+            raise AccountError(_l("Row for %(name)s is not valid.", name=username))
+        prepared.append((str(uuid.uuid4()), username, person, hash_password(person["password"])))
+    with immediate(db):
+        for _id, username, _person, _hash in prepared:
+            if find_by_username(db, username) is not None:
+                raise AccountError(_l("The username %(name)s is taken. Choose another.",
+                                      name=username))
+        groups_made: dict[str, str] = {}
+        for user_id, username, person, password_hash in prepared:
+            group_id = None
+            if person.get("group"):
+                found = group_by_name(db, person["group"])
+                group_id = found["id"] if found else groups_made.get(person["group"].casefold())
+                if group_id is None:
+                    group_id = str(uuid.uuid4())
+                    events.set_fields(db, "group", group_id, {"name": person["group"],
+                                                              "trainer_ids": []}, by, True)
+                    groups_made[person["group"].casefold()] = group_id
+            events.set_fields(db, "user", user_id, {
+                "username": username, "display_name": person.get("name", "")[:80],
+                "role": person["role"], "password_hash": password_hash, "active": True,
+                "group_id": group_id}, by=by, locked=True)
+    return len(prepared)

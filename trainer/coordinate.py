@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import shutil
 import tempfile
 import time
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     g,
@@ -19,8 +21,9 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
-from . import accounts, backup, box, queries
+from . import accounts, backup, box, queries, roster
 from .accounts import STAFF, role_required
 from .courses.catalog import type_changes
 from .db import get_db
@@ -112,6 +115,92 @@ def move_learner(user_id: str):
         return render_groups(db, {}), 400
     flash(_("The learner's group is saved."), "success")
     return redirect(url_for("coordinate.groups_page"))
+
+
+@bp.get("/users")
+@role_required("coordinator")
+def users():
+    db = get_db()
+    return render_template("coordinate/users.html", people=accounts.list_users(db),
+                           groups=queries.groups(db), group_of=queries.group_memberships(db),
+                           form={})
+
+
+@bp.post("/users")
+@role_required("coordinator")
+def add_user():
+    db = get_db()
+    form = request.form
+    try:
+        user_id = accounts.create_user(db, form.get("username", ""), form.get("password", ""),
+                                       form.get("role", ""), form.get("display_name", ""),
+                                       by=g.user.id)
+        if form.get("group_id"):
+            accounts.move_to_group(db, user_id, form["group_id"], g.user.id)
+    except accounts.AccountError as error:
+        flash(str(error), "error")
+        return render_template("coordinate/users.html", people=accounts.list_users(db),
+                               groups=queries.groups(db), form=form,
+                               group_of=queries.group_memberships(db)), 400
+    flash(_("The account is created."), "success")
+    return redirect(url_for("coordinate.users"))
+
+
+@bp.route("/users/<user_id>", methods=["GET", "POST"])
+@role_required("coordinator")
+def edit_user(user_id: str):
+    db = get_db()
+    person = accounts.find_by_id(db, user_id)
+    if person is None:
+        abort(404)
+    if request.method == "POST":
+        changes = {"display_name": request.form.get("display_name", ""),
+                   "role": request.form.get("role", ""),
+                   "active": request.form.get("active") == "on",
+                   "password": request.form.get("password", "")}
+        try:
+            accounts.update_user(db, person, changes, g.user)
+            accounts.move_to_group(db, person.id, request.form.get("group_id") or None,
+                                   g.user.id)
+        except accounts.AccountError as error:
+            flash(str(error), "error")
+            return render_edit(db, person), 400
+        flash(_("The account is saved."), "success")
+        return redirect(url_for("coordinate.users"))
+    return render_edit(db, person)
+
+
+def render_edit(db, person):
+    return render_template("coordinate/edit_user.html", person=person, groups=queries.groups(db),
+                           group_id=queries.group_memberships(db).get(person.id))
+
+
+@bp.route("/users/import", methods=["GET", "POST"])
+@role_required("coordinator")
+def import_users():
+    """Step 1: upload, and see every row checked. Step 2 (confirm): write them all at once."""
+    if request.method == "GET":
+        return render_template("coordinate/import.html", preview=None, data="")
+    db = get_db()
+    upload = request.files.get("file")
+    data = upload.read() if upload else base64.b64decode(request.form.get("data", ""),
+                                                         validate=False)
+    taken = {user.username for user in accounts.list_users(db)}
+    preview = roster.read_roster(data, taken)
+    if request.form.get("confirm") and preview.ok:
+        people = [{"username": r.username, "password": r.password, "role": r.role,
+                   "name": r.name, "group": r.group} for r in preview.rows]
+        try:
+            count = accounts.create_users(db, people, g.user.id)
+        except accounts.AccountError as error:
+            flash(str(error), "error")
+        else:
+            flash(ngettext("%(num)d account created.", "%(num)d accounts created.", count),
+                  "success")
+            return redirect(url_for("coordinate.users"))
+    return render_template("coordinate/import.html", preview=preview,
+                           data=base64.b64encode(data).decode() if preview.ok else ""), \
+        200 if preview.ok else 400
 
 
 def backup_time(seconds: int) -> str:
