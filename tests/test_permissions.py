@@ -32,6 +32,7 @@ MATRIX = [
     ("GET", "/teach/learners/no-such-user", {"trainer", "coordinator"}),
     ("POST", "/teach/signoffs/no-such-answer", {"trainer", "coordinator"}),
     ("GET", "/coordinate/groups", {"coordinator"}),
+    ("GET", "/coordinate/", {"coordinator"}),
     ("GET", "/coordinate/users", {"coordinator"}),
     ("POST", "/coordinate/users", {"coordinator"}),
     ("GET", "/coordinate/users/no-such-user", {"coordinator"}),

@@ -23,13 +23,38 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from . import accounts, backup, box, queries, roster
+from . import accounts, backup, box, charts, clock, queries, roster
 from .accounts import STAFF, role_required
 from .courses.catalog import type_changes
 from .db import get_db
 from .i18n import available_languages
 
 bp = Blueprint("coordinate", __name__, url_prefix="/coordinate")
+
+
+@bp.get("/")
+@role_required("coordinator")
+def dashboard():
+    db = get_db()
+    now = clock.tick(0, clock.now_ms())
+    week = 7 * 86400 * 1000 << clock.COUNTER_BITS
+    catalog = current_app.extensions["trainer"].library.catalog
+    courses = queries.course_figures(db, catalog)
+    activity = queries.weekly_activity(db, now)
+    completion_chart = charts.bar_chart(
+        _("Learners who completed each course, of those who started it"),
+        [(item["course"].title, 100 * (item["rate"] or 0)) for item in courses],
+        chart_id="completion")
+    activity_chart = charts.column_chart(
+        _("Learner actions per week"),
+        [(_("now") if ago == 1 else _("%(n)d w", n=ago - 1), count) for ago, count in activity],
+        chart_id="activity")
+    return render_template(
+        "coordinate/dashboard.html", active=queries.active_learners(db, now - week),
+        courses=courses, activity=activity, completion_chart=completion_chart,
+        activity_chart=activity_chart, last_backup=backup.last_backup(db),
+        problems=len(catalog.problems), learners=sum(
+            1 for user in accounts.list_users(db) if user.role == "learner" and user.active))
 
 
 @bp.get("/problems")

@@ -276,3 +276,42 @@ def answer_records(db: Database, course_id: str, user_ids: list[str]) -> list[di
                       f" IN ({_placeholders(user_ids)}) ORDER BY hlc",
                       [course_id, *user_ids]).fetchall()
     return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+LEARNER_EVENTS = ("signed_in", "lesson_viewed", "lesson_completed", "answer_submitted")
+
+
+def active_learners(db: Database, since_hlc: int) -> int:
+    """How many learners did something since then."""
+    marks = _placeholders(LEARNER_EVENTS)
+    return db.execute(
+        "SELECT count(DISTINCT json_extract(payload, '$.user_id')) FROM event WHERE hlc >= ?"
+        f" AND type IN ({marks}) AND json_extract(payload, '$.user_id') IN"
+        " (SELECT id FROM users WHERE role = 'learner')", [since_hlc, *LEARNER_EVENTS]
+    ).fetchone()[0]
+
+
+def course_figures(db: Database, catalog) -> list[dict]:
+    """Per course: learners who started it, completions, and the share who completed."""
+    started = dict(db.execute("SELECT course_id, count(DISTINCT user_id) FROM lesson_progress"
+                              " GROUP BY course_id").fetchall())
+    done = dict(db.execute("SELECT course_id, count(DISTINCT user_id) FROM completions"
+                           " GROUP BY course_id").fetchall())
+    return [{"course": course, "started": started.get(course.id, 0),
+             "completed": done.get(course.id, 0),
+             "rate": done.get(course.id, 0) / started[course.id] if started.get(course.id)
+             else None} for course in catalog.ordered()]
+
+
+def weekly_activity(db: Database, now_hlc: int, weeks: int = 8) -> list[tuple[int, int]]:
+    """(weeks ago, learner actions that week), oldest first."""
+    from .clock import COUNTER_BITS
+
+    week = 7 * 86400 * 1000 << COUNTER_BITS
+    start = now_hlc - weeks * week
+    marks = _placeholders(LEARNER_EVENTS)
+    counts = dict(db.execute(
+        f"SELECT (hlc - ?) / ?, count(*) FROM event WHERE hlc >= ? AND type IN ({marks})"
+        " AND json_extract(payload, '$.user_id') IN (SELECT id FROM users WHERE role ="
+        " 'learner') GROUP BY 1", [start, week, start, *LEARNER_EVENTS]).fetchall())
+    return [(weeks - index, counts.get(index, 0)) for index in range(weeks)]
