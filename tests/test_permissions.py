@@ -30,6 +30,7 @@ MATRIX = [
     ("GET", "/teach/groups/no-such-group/answers.csv", {"trainer", "coordinator"}),
     ("GET", "/teach/groups/no-such-group/courses/basics/first-steps", {"trainer", "coordinator"}),
     ("GET", "/teach/learners/no-such-user", {"trainer", "coordinator"}),
+    ("GET", "/teach/preview/basics/first-steps", {"trainer", "coordinator"}),
     ("POST", "/teach/signoffs/no-such-answer", {"trainer", "coordinator"}),
     ("GET", "/coordinate/groups", {"coordinator"}),
     ("GET", "/coordinate/", {"coordinator"}),

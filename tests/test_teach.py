@@ -109,3 +109,30 @@ def test_learners_cannot_reach_trainer_pages(app, classroom, path):
     learner = app.test_client()
     sign_in(learner, "amina")
     assert learner.get(path).status_code == 403
+
+
+def test_preview_shows_the_learner_page_and_keys_on_request(app, classroom, quiz_course):  # noqa: F811
+    import os
+    import time
+
+    tina = trainer(app)
+    page = tina.get("/courses/quizzes/all-types".replace("/courses", "/teach/preview"))
+    soup = html(page)
+    assert soup.find(id="q-current").find("form") is not None
+    assert "FEEDBACK-48" not in page.get_data(as_text=True)  # as a learner sees it: no key
+    keyed = html(tina.get("/teach/preview/quizzes/all-types?keys=1"))
+    current = keyed.find(id="q-current")
+    assert "EXPLANATION-OHM" in current.text and "FEEDBACK-48" in current.text
+    assert "KEYSINGLE 3 A" in keyed.find(id="q-pick-one").find("strong").find_parent("li").text
+    path = quiz_course / "01-all-types.md"
+    path.write_text(path.read_text().replace("EXPLANATION-OHM", "EXPLANATION-EDITED"))
+    later = time.time() + 10
+    os.utime(path, (later, later))
+    assert "EXPLANATION-EDITED" in html(tina.get(
+        "/teach/preview/quizzes/all-types?keys=1")).find(id="q-current").text
+    with app.app_context():
+        from trainer.db import get_db
+
+        assert get_db().execute("SELECT count(*) FROM event WHERE type = 'lesson_viewed' AND"
+                                " json_extract(payload, '$.user_id') = ?",
+                                [classroom["ids"]["tina"]]).fetchone()[0] == 0

@@ -17,7 +17,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from . import accounts, certificates, charts, events, exports, queries
+from . import accounts, certificates, charts, events, exports, progress, queries
 from .accounts import STAFF, role_required
 from .db import get_db
 
@@ -174,6 +174,20 @@ def learner(user_id: str):
     return render_template("teach/learner.html", person=person,
                            timeline=queries.learner_timeline(db, user_id),
                            catalog=library().catalog)
+
+
+@bp.get("/preview/<course_id>/<lesson_id>")
+@role_required(*STAFF)
+def preview(course_id: str, lesson_id: str):
+    """A lesson as learners see it, read from disk as it is now; with ?keys=1, the keys."""
+    from .learn import lesson_fragments, lesson_or_404
+
+    course, lesson = lesson_or_404(course_id, lesson_id)
+    rendered = library().rendered(course, lesson)
+    pieces, pager = lesson_fragments(course, lesson, rendered)
+    return render_template("teach/preview.html", course=course, lesson=lesson,
+                           rendered=rendered, pieces=pieces, keys=request.args.get("keys") == "1",
+                           results=progress.question_results(course, lesson, {}))
 
 
 def hlc_time(hlc: int) -> str:
