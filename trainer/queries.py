@@ -315,3 +315,13 @@ def weekly_activity(db: Database, now_hlc: int, weeks: int = 8) -> list[tuple[in
         " AND json_extract(payload, '$.user_id') IN (SELECT id FROM users WHERE role ="
         " 'learner') GROUP BY 1", [start, week, start, *LEARNER_EVENTS]).fetchall())
     return [(weeks - index, counts.get(index, 0)) for index in range(weeks)]
+
+
+def busiest_course(db: Database, user_ids: list[str]) -> str | None:
+    """The course these learners were last active in."""
+    if not user_ids:
+        return None
+    row = db.execute("SELECT course_id FROM lesson_progress WHERE user_id IN"
+                     f" ({_placeholders(user_ids)}) ORDER BY last_active_hlc DESC LIMIT 1",
+                     user_ids).fetchone()
+    return row[0] if row else None

@@ -85,10 +85,13 @@ def followed_group_or_404(group_id: str) -> dict:
     return group
 
 
-def course_from_args():
+def course_from_args(learners: list | None = None):
+    """The course asked for; else the one the group is busy with; else the first."""
     catalog = library().catalog
     courses = catalog.ordered()
-    chosen = catalog.courses.get(request.args.get("course", ""))
+    wanted = request.args.get("course") or (
+        queries.busiest_course(get_db(), [x.id for x in learners]) if learners else None)
+    chosen = catalog.courses.get(wanted or "")
     return chosen or (courses[0] if courses else None), courses
 
 
@@ -106,8 +109,8 @@ def index():
 @role_required(*STAFF)
 def group(group_id: str):
     group = followed_group_or_404(group_id)
-    course, courses = course_from_args()
     learners = queries.group_learners(get_db(), group_id)
+    course, courses = course_from_args(learners)
     matrix = queries.group_matrix(get_db(), course, learners) if course else {}
     return render_template("teach/group.html", group=group, course=course, courses=courses,
                            learners=learners, matrix=matrix)
