@@ -58,7 +58,8 @@ def test_group_matrix_shows_status_and_score_as_text(app, classroom):
     rows = {row.th.text.strip(): [td.text.split() for td in row.find_all("td")]
             for row in page.select(".matrix tbody tr")}
     assert set(rows) == {"amina", "baraka"}
-    assert rows["amina"][0][:2] == ["◐", "Viewed"]  # first lesson begun, not finished
+    assert rows["amina"][0] == ["◐", "14"]  # first lesson begun: 1 of its 7 graded right
+    assert "◐ started" in page.find(class_="legend").text
     headers = [a["href"].rsplit("/", 1)[1] for a in page.select(".matrix thead a")]
     assert headers == ["all-types", "graded"]
 
@@ -136,3 +137,18 @@ def test_preview_shows_the_learner_page_and_keys_on_request(app, classroom, quiz
         assert get_db().execute("SELECT count(*) FROM event WHERE type = 'lesson_viewed' AND"
                                 " json_extract(payload, '$.user_id') = ?",
                                 [classroom["ids"]["tina"]]).fetchone()[0] == 0
+
+
+def test_the_matrix_pages_through_a_large_group(app, classroom, monkeypatch):
+    from trainer import teach
+
+    monkeypatch.setattr(teach, "MATRIX_PAGE", 1)
+    tina = trainer(app)
+    base = f"/teach/groups/{classroom['morning']}?course=quizzes"
+    first = html(tina.get(base))
+    assert len(first.select(".matrix tbody tr")) == 1
+    assert "Page 1 of 2 (2 learners)" in first.find("nav", class_="pager").text
+    second = html(tina.get(base + "&page=2"))
+    names = {first.select_one(".matrix tbody th").text, second.select_one(".matrix tbody th").text}
+    assert names == {"amina", "baraka"}
+    assert html(tina.get(base + "&page=99")).select_one(".matrix tbody th").text in names

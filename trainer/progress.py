@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from .courses.model import Course, Lesson
 from .courses.quiz import Question
@@ -78,6 +79,7 @@ class LessonResult:
 DEFAULT_PASS = Fraction(7, 10)
 
 
+@lru_cache(maxsize=256)
 def pass_fraction(pass_mark: str) -> Fraction:
     """'70%' -> 7/10; '3/4' -> 3/4; anything else (reported by the loader) -> 70%."""
     text = str(pass_mark).strip()
@@ -116,7 +118,7 @@ def lesson_result(course: Course, lesson: Lesson, attempts: dict[str, list[Attem
     score = _weighted_score(graded)
     waiting = sum(1 for r in tasks if r.answered and r.last.signoff is None)
     pass_mark = pass_fraction(lesson.meta.get("pass_mark", course.pass_mark))
-    passed = (score is None or Fraction(score) >= pass_mark) \
+    passed = (score is None or score * pass_mark.denominator >= pass_mark.numerator) \
         and all(r.task_passed for r in tasks) and answered == len(results)
     if passed:
         status = PASSED

@@ -204,16 +204,15 @@ def attempts_of(db: Database, user_ids: list[str], course_id: str) -> dict:
     if not user_ids:
         return found
     rows = db.execute(
-        "SELECT a.user_id, a.question_id, a.attempt, a.score, a.normalised, a.chosen,"
+        "SELECT a.user_id, a.question_id, a.attempt, a.score, a.normalised, '[]',"
         " a.course_version, a.question_type, s.verdict, s.comment FROM answers a LEFT JOIN"
         " signoffs s ON s.event_id = (SELECT event_id FROM signoffs WHERE answer_event_id ="
         f" a.event_id ORDER BY hlc DESC LIMIT 1) WHERE a.course_id = ? AND a.user_id IN"
         f" ({_placeholders(user_ids)}) ORDER BY a.hlc", [course_id, *user_ids]).fetchall()
-    for user, question, number, score, normalised, chosen, version, kind, verdict, note in rows:
-        found[user][question].append(Attempt(
-            number, None if score is None else Decimal(score), None, normalised,
-            tuple(json.loads(chosen)), version, kind,
-            None if verdict is None else (verdict, note)))
+    for user, question, number, score, normalised, _, version, kind, verdict, note in rows:
+        found[user][question].append(Attempt(  # no response or chosen: tables do not show them
+            number, None if score is None else Decimal(score), None, normalised, (), version,
+            kind, None if verdict is None else (verdict, note)))
     return found
 
 

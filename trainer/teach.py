@@ -23,6 +23,7 @@ from .db import get_db
 
 bp = Blueprint("teach", __name__, url_prefix="/teach")
 VERDICTS = ("passed", "redo")
+MATRIX_PAGE = 30  # learners per page of the group matrix: light enough for a phone
 LONGEST_COMMENT = 1000
 
 
@@ -109,11 +110,15 @@ def index():
 @role_required(*STAFF)
 def group(group_id: str):
     group = followed_group_or_404(group_id)
-    learners = queries.group_learners(get_db(), group_id)
-    course, courses = course_from_args(learners)
+    everyone = queries.group_learners(get_db(), group_id)
+    course, courses = course_from_args(everyone)
+    pages = max(1, -(-len(everyone) // MATRIX_PAGE))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    learners = everyone[(page - 1) * MATRIX_PAGE: page * MATRIX_PAGE]
     matrix = queries.group_matrix(get_db(), course, learners) if course else {}
     return render_template("teach/group.html", group=group, course=course, courses=courses,
-                           learners=learners, matrix=matrix)
+                           learners=learners, matrix=matrix, page=page, pages=pages,
+                           total=len(everyone))
 
 
 @bp.get("/groups/<group_id>/progress.csv")
