@@ -226,3 +226,8 @@ def m006_certificates(db: Database) -> None:
         CREATE UNIQUE INDEX completions_once ON completions (user_id, course_id, event_id);
         """
     )
+
+
+@MIGRATIONS()
+def m007_lesson_answers_index(db: Database) -> None:
+    db.execute("CREATE INDEX answers_lesson ON answers (course_id, lesson_id)")

@@ -307,7 +307,7 @@ def weekly_activity(db: Database, now_hlc: int, weeks: int = 8) -> list[tuple[in
     from .clock import COUNTER_BITS
 
     week = 7 * 86400 * 1000 << COUNTER_BITS
-    start = now_hlc - weeks * week
+    start = now_hlc - weeks * week + 1  # so that "now" falls in the newest week
     marks = _placeholders(LEARNER_EVENTS)
     counts = dict(db.execute(
         f"SELECT (hlc - ?) / ?, count(*) FROM event WHERE hlc >= ? AND type IN ({marks})"
