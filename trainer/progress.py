@@ -130,7 +130,8 @@ def lesson_result(course: Course, lesson: Lesson, attempts: dict[str, list[Attem
 
 
 def _weighted_score(graded: list[QuestionResult]) -> Decimal | None:
-    if not graded:
+    """Points earned over points possible; None until some question was answered."""
+    if not any(result.answered for result in graded):
         return None
     total = sum(int(r.question.header.get("points", 1)) for r in graded)
     earned = sum(int(r.question.header.get("points", 1)) * (r.score or Decimal(0))
