@@ -53,8 +53,8 @@ def submit(db: Database, user_id: str, course, lesson, question, form,
         return Outcome(error=_("This form is out of date. Please answer again."))
     if queries.form_used(db, user_id, key):
         return Outcome()  # the same form again (a double tap, a retry): already recorded
-    course_attempts = queries.attempts(db, user_id, course.id)[course.id]
-    result = progress.question_results(course, lesson, course_attempts)[question.id]
+    tries = queries.attempts(db, user_id, course.id, question_id=question.id)[course.id]
+    result = progress.question_results(course, lesson, tries)[question.id]
     if not result.can_try:
         return Outcome(message=_("You have no more tries for this question."))
     try:

@@ -20,8 +20,17 @@ def code_for(secret: str, event_id: str) -> str:
     return "-".join(letters[i:i + 4] for i in range(0, 12, 4))
 
 
-def record_if_complete(db: Database, user_id: str, course) -> None:
-    """After anything that may finish a course: record the completion the first time."""
+def record_if_complete(db: Database, user_id: str, course, lesson=None) -> None:
+    """After anything that may finish a course: record the completion the first time. Cheap
+    when nothing can have changed: done already, or `lesson` (the one just touched) not done."""
+    if completion(db, user_id, course.id) is not None:
+        return
+    if lesson is not None:
+        mark = queries.lesson_mark(db, user_id, course.id, lesson.id)
+        tries = queries.attempts(db, user_id, course.id, lesson.id)[course.id]
+        result = progress.lesson_result(course, lesson, tries, mark.completed, mark.viewed)
+        if not progress.lesson_done(course, result):
+            return
     marks = queries.lesson_marks(db, user_id)
     results = queries.course_results(course, marks, queries.attempts(db, user_id,
                                                                      course.id)[course.id])

@@ -160,7 +160,7 @@ def complete(course_id: str, lesson_id: str):
     db = get_db()
     if not queries.lesson_mark(db, g.user.id, course.id, lesson.id).completed:
         events.lesson_completed(db, g.user.id, course.id, course.version, lesson.id)
-        certificates.record_if_complete(db, g.user.id, course)
+        certificates.record_if_complete(db, g.user.id, course, lesson)
     flash(_("Lesson completed: %(title)s", title=lesson.title), "success")
     following = course.neighbours(lesson.id)[1]
     if following is not None:
@@ -184,7 +184,7 @@ def answer(course_id: str, lesson_id: str, question_id: str):
                            status=400)
     if outcome.message:
         flash(outcome.message, "info")
-    certificates.record_if_complete(get_db(), g.user.id, course)
+    certificates.record_if_complete(get_db(), g.user.id, course, lesson)
     return redirect(url_for("learn.lesson", course_id=course.id, lesson_id=lesson.id,
                             _anchor=f"q-{question.id}"))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -17,12 +18,15 @@ NOT_STARTED, VIEWED, COMPLETED, PASSED = "not-started", "viewed", "completed", "
 class Attempt:
     number: int
     score: Decimal | None  # None: a practical task waiting for its sign-off
-    response: object
-    normalised: str
-    chosen: tuple[str, ...]
+    normalised: str  # the answer as given, in words: what pages show
+    chosen_json: str = "[]"  # option ids whose feedback to show, read only when shown
     course_version: str = ""
     question_type: str = ""
     signoff: tuple[str, str] | None = None  # a task's (verdict, comment), once a trainer gave it
+
+    @property
+    def chosen(self) -> tuple[str, ...]:
+        return tuple(json.loads(self.chosen_json))
 
 
 @dataclass

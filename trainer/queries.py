@@ -35,9 +35,10 @@ def lesson_mark(db: Database, user_id: str, course_id: str, lesson_id: str) -> L
     return LessonMark(row[0] is not None, row[1] is not None, row[2]) if row else LessonMark()
 
 
-def attempts(db: Database, user_id: str, course_id: str | None = None) -> dict:
+def attempts(db: Database, user_id: str, course_id: str | None = None,
+             lesson_id: str | None = None, question_id: str | None = None) -> dict:
     """{course_id: {question_id: [Attempt, …]}} in the order they were given."""
-    sql = ("SELECT a.course_id, a.question_id, a.attempt, a.score, a.response, a.normalised,"
+    sql = ("SELECT a.course_id, a.question_id, a.attempt, a.score, a.normalised,"
            " a.chosen, a.course_version, a.question_type, s.verdict, s.comment FROM answers a"
            " LEFT JOIN signoffs s ON s.event_id = (SELECT event_id FROM signoffs WHERE"
            " answer_event_id = a.event_id ORDER BY hlc DESC LIMIT 1) WHERE a.user_id = ?")
@@ -45,14 +46,19 @@ def attempts(db: Database, user_id: str, course_id: str | None = None) -> dict:
     if course_id is not None:
         sql += " AND a.course_id = ?"
         params.append(course_id)
+    if lesson_id is not None:
+        sql += " AND a.lesson_id = ?"
+        params.append(lesson_id)
+    if question_id is not None:
+        sql += " AND a.question_id = ?"
+        params.append(question_id)
     found: dict = defaultdict(lambda: defaultdict(list))
     for row in db.execute(sql + " ORDER BY a.hlc", params).fetchall():
-        course, question, number, score, response, normalised, chosen, version, kind = row[:9]
-        verdict, comment = row[9:]
+        course, question, number, score, normalised, chosen, version, kind = row[:8]
+        verdict, comment = row[8:]
         found[course][question].append(Attempt(
-            number, None if score is None else Decimal(score), json.loads(response),
-            normalised, tuple(json.loads(chosen)), version, kind,
-            None if verdict is None else (verdict, comment)))
+            number, None if score is None else Decimal(score), normalised, chosen, version,
+            kind, None if verdict is None else (verdict, comment)))
     return found
 
 
@@ -210,8 +216,8 @@ def attempts_of(db: Database, user_ids: list[str], course_id: str) -> dict:
         f" a.event_id ORDER BY hlc DESC LIMIT 1) WHERE a.course_id = ? AND a.user_id IN"
         f" ({_placeholders(user_ids)}) ORDER BY a.hlc", [course_id, *user_ids]).fetchall()
     for user, question, number, score, normalised, _, version, kind, verdict, note in rows:
-        found[user][question].append(Attempt(  # no response or chosen: tables do not show them
-            number, None if score is None else Decimal(score), None, normalised, (), version,
+        found[user][question].append(Attempt(
+            number, None if score is None else Decimal(score), normalised, "[]", version,
             kind, None if verdict is None else (verdict, note)))
     return found
 

@@ -72,8 +72,9 @@ def sign_off(answer_id: str):
         return signoffs(errors={answer_id: _("The comment is too long.")}, status=400)
     events.task_signed_off(db, answer, verdict, comment, g.user.id)
     course = library().catalog.courses.get(answer["course_id"])
-    if course is not None:
-        certificates.record_if_complete(db, answer["user_id"], course)
+    lesson = course.lesson(answer["lesson_id"]) if course else None
+    if lesson is not None:
+        certificates.record_if_complete(db, answer["user_id"], course, lesson)
     flash(_("Signed off.") if verdict == "passed" else _("Sent back to redo."), "success")
     return redirect(url_for("teach.signoffs"))
 
