@@ -243,3 +243,76 @@ def test_large_requests_are_refused_before_they_are_read(client):
 
 def test_numeric_answers_are_stored_compactly():
     assert len(grade(NUMERIC, {"answer": ["1e30"]}).normalised) < 40
+
+
+# The second review, of the trainer and coordinator pages.
+
+
+def test_an_unknown_group_changes_nothing_on_add_or_edit(app, client):
+    from .conftest import post_form
+
+    add_user(app, "boss", "coordinator")
+    add_user(app, "amina")
+    sign_in(client, "boss")
+    bad = post_form(client, "/coordinate/users", {"username": "newbie", "password": "1234",
+                                                  "role": "learner", "group_id": "nope"},
+                    page="/coordinate/users")
+    assert bad.status_code == 400
+    with app.app_context():
+        db = get_db()
+        assert db.execute("SELECT count(*) FROM users WHERE username = 'newbie'"
+                          ).fetchone()[0] == 0
+        amina = db.execute("SELECT id FROM users WHERE username = 'amina'").fetchone()[0]
+    bad = post_form(client, f"/coordinate/users/{amina}", {
+        "display_name": "Changed", "role": "trainer", "active": "on", "group_id": "nope"},
+        page=f"/coordinate/users/{amina}")
+    assert bad.status_code == 400
+    with app.app_context():
+        assert get_db().execute("SELECT display_name, role FROM users WHERE id = ?",
+                                [amina]).fetchone() == ("", "learner")
+
+
+@pytest.mark.parametrize("data", ["abc", "é", "!!!!"])
+def test_a_tampered_import_confirmation_is_a_clear_400(app, client, data):
+    add_user(app, "boss", "coordinator")
+    sign_in(client, "boss")
+    response = client.post("/coordinate/users/import", data={
+        "csrf_token": csrf_from(client, "/coordinate/users/import"), "confirm": "1",
+        "data": data})
+    assert response.status_code == 400 and "upload it again" in html(response).text
+
+
+def test_a_course_finished_before_certificates_gets_one(app, client):
+    from trainer import events
+
+    learner_id = add_user(app, "amina")
+    with app.app_context():
+        db = get_db()
+        events.lesson_viewed(db, learner_id, "second", "0.1.0", "only")
+        events.lesson_completed(db, learner_id, "second", "0.1.0", "only")
+    sign_in(client, "amina")
+    page = html(client.get("/courses/second"))
+    assert page.find("a", string="Open your certificate") is not None
+    assert client.get("/courses/second/certificate").status_code == 200
+
+
+def test_staff_progress_is_not_counted_as_learners(app, client):
+    from .conftest import post_form
+
+    add_user(app, "boss", "coordinator")
+    sign_in(client, "boss")
+    client.get("/courses/second/only")
+    post_form(client, "/courses/second/only/complete", page="/courses/second/only")
+    rows = {tr.th.text: [td.text for td in tr.find_all("td")]
+            for tr in html(client.get("/coordinate/")).select("table")[0].select("tbody tr")}
+    assert rows["Another course"] == ["0", "0", "–"]
+
+
+def test_the_verify_address_follows_the_host_the_page_was_asked_from(app):
+    from trainer.templating import cached_url_for
+
+    addresses = []
+    for host in ("http://evil.example", "http://10.0.0.1:8080"):
+        with app.test_request_context("/", base_url=host):
+            addresses.append(cached_url_for("status.verify", code="AAAA", _external=True))
+    assert addresses == ["http://evil.example/verify/AAAA", "http://10.0.0.1:8080/verify/AAAA"]

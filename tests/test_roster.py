@@ -56,15 +56,21 @@ def check_invariants(preview: Preview, taken: set[str]) -> None:
 def test_a_good_comma_file_gives_one_row_per_learner():
     preview = read("username,name,password,group,role\r\n"
                    "amina,Amina Bello,1234,Morning,\r\n"
-                   "Joseph.K , Joseph Kamau ,s3cret!,,trainer\r\n"
-                   "chef,Marie Ndiaye,9876,Evening,Coordinator\r\n")
+                   "Joseph.K , Joseph Kamau ,s3cret!,,Learner\r\n"
+                   "chef,Marie Ndiaye,9876,Evening,\r\n")
     assert preview.ok
     assert preview.problems == ()
     assert preview.rows == (
         Row(2, "amina", "Amina Bello", "1234", "learner", "Morning", ()),
-        Row(3, "joseph.k", "Joseph Kamau", "s3cret!", "trainer", "", ()),
-        Row(4, "chef", "Marie Ndiaye", "9876", "coordinator", "Evening", ()),
+        Row(3, "joseph.k", "Joseph Kamau", "s3cret!", "learner", "", ()),
+        Row(4, "chef", "Marie Ndiaye", "9876", "learner", "Evening", ()),
     )
+
+
+def test_staff_accounts_are_not_made_by_an_import():
+    preview = read("username,password,role\ntina,1234,trainer\nchef,1234,coordinator\n")
+    assert not preview.ok
+    assert all("makes learners only" in str(row.errors[0]) for row in preview.rows)
 
 
 def test_only_username_and_password_are_required():
@@ -361,7 +367,8 @@ PASSWORDS = CELL_TEXT.filter(lambda p: p == p.strip() and len(p) >= MIN_PASSWORD
 
 
 @settings(max_examples=150, deadline=None)
-@given(learners=st.lists(st.tuples(USERNAMES, CELL_TEXT, PASSWORDS, st.sampled_from(ROLES)),
+@given(learners=st.lists(st.tuples(USERNAMES, CELL_TEXT, PASSWORDS,
+                                   st.sampled_from(["learner", "Learner", ""])),
                          min_size=1, max_size=10, unique_by=lambda learner: learner[0]),
        delimiter=DELIMITER, encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]))
 def test_what_a_spreadsheet_writes_is_read_back(learners, delimiter, encoding):
@@ -373,6 +380,6 @@ def test_what_a_spreadsheet_writes_is_read_back(learners, delimiter, encoding):
     check_invariants(preview, TAKEN)
     assert preview.ok, (problems(preview), errors(preview))
     assert [(row.username, row.password, row.role) for row in preview.rows] == [
-        (username, password, role) for username, _, password, role in learners]
+        (username, password, "learner") for username, _, password, _ in learners]
     for row, (_, name, _, _) in zip(preview.rows, learners, strict=True):
         assert row.name == unicodedata.normalize("NFC", " ".join(name.split()))[:NAME_LENGTH]

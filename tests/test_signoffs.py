@@ -165,3 +165,38 @@ def test_cli_groups_and_users_in_groups(tmp_path):
                  ["groups", "add", "  "]):
         failed = run(*args, home=home)
         assert failed.returncode == 1 and "Traceback" not in failed.stderr, args
+
+
+def test_a_task_can_be_redone_whatever_the_lessons_attempt_limit(app, people, field_course):
+    path = field_course / "01-crimp.md"
+    path.write_text("---\nattempts: 1\n---\n" + path.read_text())
+    learner = browser_for(app, "amina")
+    mark_done(learner)
+    tina = browser_for(app, "tina")
+    verdict(tina, queue(tina)[0], "redo", "Again please.")
+    mark_done(learner)
+    assert len(queue(tina)) == 1
+
+
+def test_a_task_is_judged_once_even_from_a_stale_page(app, people):
+    mark_done(browser_for(app, "amina"))
+    tina, boss = browser_for(app, "tina"), browser_for(app, "boss")
+    stale = queue(boss)[0]
+    verdict(tina, queue(tina)[0], "passed")
+    response = verdict(boss, stale, "redo", "again")
+    assert response.status_code == 302
+    assert "already signed off" in html(boss.get("/teach/signoffs")).text
+    with app.app_context():
+        assert get_db().execute("SELECT verdict FROM signoffs").fetchall() == [("passed",)]
+
+
+def test_no_certificate_while_a_task_waits_even_when_completing_is_enough(app, people,
+                                                                          field_course):
+    course = field_course / "course.md"
+    course.write_text(course.read_text().replace("all-lessons-passed", "all-lessons-completed"))
+    learner = browser_for(app, "amina")
+    mark_done(learner)
+    assert learner.get("/courses/field/certificate").status_code == 404
+    tina = browser_for(app, "tina")
+    verdict(tina, queue(tina)[0], "passed")
+    assert learner.get("/courses/field/certificate").status_code == 200

@@ -84,7 +84,8 @@ def validate_new_user(db: Database, username: str, password: str, role: str) -> 
 
 
 def create_user(db: Database, username: str, password: str, role: str = "learner",
-                display_name: str = "", by: str | None = None) -> str:
+                display_name: str = "", by: str | None = None,
+                group_id: str | None = None) -> str:
     """Create an account through the event log; returns the new user's id."""
     username = normalise_username(username)
     validate_new_user(db, username, password, role)  # a quick answer before the slow hash
@@ -96,6 +97,9 @@ def create_user(db: Database, username: str, password: str, role: str = "learner
         "password_hash": hash_password(password),
         "active": True,
     }
+    if group_id is not None:
+        check_group(db, group_id)
+        values["group_id"] = group_id
     with immediate(db):  # checked again under the write lock: two at once cannot both pass
         validate_new_user(db, username, password, role)
         events.set_fields(db, "user", user_id, values, by=by, locked=True)
@@ -262,12 +266,17 @@ def create_group(db: Database, name: str, trainer_ids: list[str], by: str | None
     return group_id
 
 
-def move_to_group(db: Database, user_id: str, group_id: str | None, by: str | None) -> None:
-    """Put a learner in a group (None: in no group)."""
+def check_group(db: Database, group_id: str) -> None:
     from .queries import groups
 
-    if group_id is not None and group_id not in {g["id"] for g in groups(db)}:
+    if group_id not in {group["id"] for group in groups(db)}:
         raise AccountError(_l("That group does not exist."))
+
+
+def move_to_group(db: Database, user_id: str, group_id: str | None, by: str | None) -> None:
+    """Put a learner in a group (None: in no group)."""
+    if group_id is not None:
+        check_group(db, group_id)
     if find_by_id(db, user_id) is None:
         raise AccountError(_l("That account does not exist."))
     events.set_fields(db, "user", user_id, {"group_id": group_id}, by=by)
@@ -284,6 +293,10 @@ def update_user(db: Database, user: User, changes: dict, by: User) -> None:
         values["role"] = changes["role"]
     if "active" in changes:
         values["active"] = bool(changes["active"])
+    if "group_id" in changes:
+        if changes["group_id"] is not None:
+            check_group(db, changes["group_id"])
+        values["group_id"] = changes["group_id"]
     if user.id == by.id and (values.get("active") is False
                              or values.get("role", by.role) != by.role):
         raise AccountError(_l("You cannot deactivate your own account or change your own "

@@ -12,8 +12,6 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-PAGES_PER_STEP = 256  # copy in steps, so writers are never held up for long
-
 
 class BackupError(ValueError):
     """A backup that cannot be made; the message says why, and nothing was written."""
@@ -52,7 +50,8 @@ def copy_database(db: Database, target: Path, overwrite: bool = False) -> Backup
 def _copy_checked(source: sqlite3.Connection, temporary: Path) -> None:
     copy = sqlite3.connect(temporary)
     try:
-        source.backup(copy, pages=PAGES_PER_STEP)
+        source.backup(copy)  # one step: in WAL mode writers go on meanwhile, and a copy made
+        # in small steps would restart at every write on a busy box
         copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
         result = copy.execute("PRAGMA integrity_check").fetchone()[0]
         if result != "ok":

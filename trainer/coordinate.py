@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import shutil
 import tempfile
 import time
@@ -157,11 +158,9 @@ def add_user():
     db = get_db()
     form = request.form
     try:
-        user_id = accounts.create_user(db, form.get("username", ""), form.get("password", ""),
-                                       form.get("role", ""), form.get("display_name", ""),
-                                       by=g.user.id)
-        if form.get("group_id"):
-            accounts.move_to_group(db, user_id, form["group_id"], g.user.id)
+        accounts.create_user(db, form.get("username", ""), form.get("password", ""),
+                             form.get("role", ""), form.get("display_name", ""), by=g.user.id,
+                             group_id=form.get("group_id") or None)
     except accounts.AccountError as error:
         flash(str(error), "error")
         return render_template("coordinate/users.html", people=accounts.list_users(db),
@@ -182,11 +181,10 @@ def edit_user(user_id: str):
         changes = {"display_name": request.form.get("display_name", ""),
                    "role": request.form.get("role", ""),
                    "active": request.form.get("active") == "on",
-                   "password": request.form.get("password", "")}
+                   "password": request.form.get("password", ""),
+                   "group_id": request.form.get("group_id") or None}
         try:
             accounts.update_user(db, person, changes, g.user)
-            accounts.move_to_group(db, person.id, request.form.get("group_id") or None,
-                                   g.user.id)
         except accounts.AccountError as error:
             flash(str(error), "error")
             return render_edit(db, person), 400
@@ -208,8 +206,12 @@ def import_users():
         return render_template("coordinate/import.html", preview=None, data="")
     db = get_db()
     upload = request.files.get("file")
-    data = upload.read() if upload else base64.b64decode(request.form.get("data", ""),
-                                                         validate=False)
+    try:
+        data = upload.read() if upload else base64.b64decode(request.form.get("data", ""),
+                                                             validate=True)
+    except (binascii.Error, ValueError):
+        flash(_("The file could not be read. Please upload it again."), "error")
+        return render_template("coordinate/import.html", preview=None, data=""), 400
     taken = {user.username for user in accounts.list_users(db)}
     preview = roster.read_roster(data, taken)
     if request.form.get("confirm") and preview.ok:

@@ -156,10 +156,22 @@ def record_answer(db: Database, limit: int | None, answer: dict) -> Event | None
         return append_locked(db, "answer_submitted", {**answer, "attempt": earlier + 1})
 
 
-def task_signed_off(db: Database, answer: dict, verdict: str, comment: str, by: str) -> Event:
-    """A trainer's verdict on a practical task a learner marked done: passed, or redo."""
+def task_signed_off(db: Database, answer: dict, verdict: str, comment: str,
+                    by: str) -> Event | None:
+    """A trainer's verdict on a practical task a learner marked done: passed, or redo. Only
+    on the latest submission, and only once (None otherwise): two trainers with the same
+    page open cannot both judge it."""
     payload = {"answer_event_id": answer["event_id"], "learner_id": answer["user_id"],
                "course_id": answer["course_id"], "course_version": answer["course_version"],
                "lesson_id": answer["lesson_id"], "question_id": answer["question_id"],
                "verdict": verdict, "comment": comment, "by": by}
-    return append(db, "task_signed_off", payload)
+    with immediate(db):
+        judged = db.execute("SELECT 1 FROM signoffs WHERE answer_event_id = ?",
+                            [answer["event_id"]]).fetchone()
+        latest = db.execute(
+            "SELECT event_id FROM answers WHERE user_id = ? AND course_id = ? AND"
+            " question_id = ? ORDER BY hlc DESC LIMIT 1",
+            [answer["user_id"], answer["course_id"], answer["question_id"]]).fetchone()
+        if judged or latest is None or latest[0] != answer["event_id"]:
+            return None
+        return append_locked(db, "task_signed_off", payload)

@@ -82,9 +82,13 @@ def course(course_id: str):
     results = queries.course_results(course, queries.lesson_marks(db, g.user.id),
                                      queries.attempts(db, g.user.id, course.id)[course.id])
     welcome = library().rendered_text(course, course.welcome)
+    summary = queries.course_progress(course, results)
+    certified = certificates.completion(db, g.user.id, course.id)
+    if summary["complete"] and certified is None:  # finished before certificates existed
+        certificates.record_if_complete(db, g.user.id, course)
+        certified = certificates.completion(db, g.user.id, course.id)
     return render_template("learn/course.html", course=course, results=results,
-                           progress=queries.course_progress(course, results), welcome=welcome,
-                           certified=certificates.completion(db, g.user.id, course.id))
+                           progress=summary, welcome=welcome, certified=certified)
 
 
 @bp.get("/courses/<course_id>/<lesson_id>")

@@ -78,6 +78,7 @@ class LessonResult:
     answered: int
     questions: int
     waiting_for_signoff: int = 0
+    tasks_open: int = 0  # tasks not yet passed by a trainer (not done, waiting, or redo)
 
 
 DEFAULT_PASS = Fraction(7, 10)
@@ -104,6 +105,8 @@ def question_results(course: Course, lesson: Lesson,
     for question in lesson.questions:
         limit = int(question.header["attempts"]) if "attempts" in question.header \
             else lesson_limit
+        if question.type == "task":
+            limit = None  # a practical task is redone as often as its trainer asks
         fitting = [a for a in attempts.get(question.id, [])
                     if a.question_type in ("", question.type)]  # a changed type: set aside
         results[question.id] = QuestionResult(question, fitting, limit, score_on)
@@ -130,7 +133,8 @@ def lesson_result(course: Course, lesson: Lesson, attempts: dict[str, list[Attem
         status = COMPLETED
     else:
         status = VIEWED if viewed or answered else NOT_STARTED
-    return LessonResult(status, score, passed, answered, len(results), waiting)
+    return LessonResult(status, score, passed, answered, len(results), waiting,
+                        sum(1 for r in tasks if not r.task_passed))
 
 
 def _weighted_score(graded: list[QuestionResult]) -> Decimal | None:
@@ -150,8 +154,8 @@ def course_complete(course: Course, results: dict[str, LessonResult]) -> bool:
 
 def lesson_done(course: Course, result: LessonResult | None) -> bool:
     """Done by the course's completion rule."""
-    if result is None:
-        return False
+    if result is None or result.tasks_open:
+        return False  # a practical task counts only once a trainer has passed it
     if course.completion == "all-lessons-completed":
         return result.status in (COMPLETED, PASSED)
     return result.passed

@@ -298,10 +298,11 @@ def active_learners(db: Database, since_hlc: int) -> int:
 
 def course_figures(db: Database, catalog) -> list[dict]:
     """Per course: learners who started it, completions, and the share who completed."""
+    learners = "user_id IN (SELECT id FROM users WHERE role = 'learner')"
     started = dict(db.execute("SELECT course_id, count(DISTINCT user_id) FROM lesson_progress"
-                              " GROUP BY course_id").fetchall())
+                              f" WHERE {learners} GROUP BY course_id").fetchall())
     done = dict(db.execute("SELECT course_id, count(DISTINCT user_id) FROM completions"
-                           " GROUP BY course_id").fetchall())
+                           f" WHERE {learners} GROUP BY course_id").fetchall())
     return [{"course": course, "started": started.get(course.id, 0),
              "completed": done.get(course.id, 0),
              "rate": done.get(course.id, 0) / started[course.id] if started.get(course.id)

@@ -70,7 +70,10 @@ def sign_off(answer_id: str):
                         status=400)
     if len(comment) > LONGEST_COMMENT:
         return signoffs(errors={answer_id: _("The comment is too long.")}, status=400)
-    events.task_signed_off(db, answer, verdict, comment, g.user.id)
+    if not events.task_signed_off(db, answer, verdict, comment, g.user.id):
+        flash(_("This task was already signed off, or the learner has done it again since."),
+              "info")
+        return redirect(url_for("teach.signoffs"))
     course = library().catalog.courses.get(answer["course_id"])
     lesson = course.lesson(answer["lesson_id"]) if course else None
     if lesson is not None:

@@ -29,6 +29,8 @@ def cached_url_for(endpoint: str, **values) -> str:
     """url_for for paths on this box; the same arguments always give the same path."""
     if endpoint.startswith("."):
         endpoint = request.blueprint + endpoint
+    if values.get("_external"):
+        return url_for(endpoint, **values)  # depends on the host the page was asked from
     return _built(request.script_root, endpoint, tuple(sorted(values.items())))
 
 
