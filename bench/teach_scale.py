@@ -53,7 +53,7 @@ def fill(app, learners: int, lessons: int) -> str:
     password_hash = accounts.hash_password("bench-pass")  # one hash for all: seconds, not minutes
     with app.app_context():
         db = get_db()
-        trainer = accounts.create_user(db, "trainer1", "bench-pass", "trainer")
+        trainer = accounts.create_user(db, "trainer1", "bench-pass", "coordinator")
         group = accounts.create_group(db, "Big group", [trainer], None)
         started = time.perf_counter()
         with immediate(db):
@@ -84,6 +84,12 @@ def write_lesson(db, rng: random.Random, user_id: str, lesson: str) -> None:
             "success": good, "duration_ms": 20_000, "attempt": 1})
 
 
+def first_learner(app) -> str:
+    with app.app_context():
+        return get_db().execute("SELECT id FROM users WHERE role = 'learner' LIMIT 1"
+                                ).fetchone()[0]
+
+
 def timed(client, path: str, repeat: int) -> tuple[float, int]:
     response = client.get(path)
     assert response.status_code == 200, (path, response.status_code)
@@ -111,7 +117,10 @@ def main() -> None:
         rows = [("learner's lesson page (baseline)", "/courses/big/lesson-30"),
                 ("group matrix", f"/teach/groups/{group}?course=big"),
                 ("question analysis", f"/teach/groups/{group}/courses/big/lesson-30"),
-                ("progress CSV", f"/teach/groups/{group}/progress.csv?course=big")]
+                ("progress CSV", f"/teach/groups/{group}/progress.csv?course=big"),
+                ("a learner's timeline", f"/teach/learners/{first_learner(app)}"),
+                ("coordinator dashboard", "/coordinate/"),
+                ("sign-off queue", "/teach/signoffs")]
         print(f"\n{args.learners} learners × {args.lessons} lessons, median of {args.repeat}")
         baseline = None
         for name, path in rows:

@@ -316,3 +316,61 @@ def test_the_verify_address_follows_the_host_the_page_was_asked_from(app):
         with app.test_request_context("/", base_url=host):
             addresses.append(cached_url_for("status.verify", code="AAAA", _external=True))
     assert addresses == ["http://evil.example/verify/AAAA", "http://10.0.0.1:8080/verify/AAAA"]
+
+
+def test_the_signoff_queue_shows_the_oldest_first_and_says_how_many_more(app, monkeypatch):
+    from trainer import teach
+
+    from .test_signoffs import TASK, TASK_COURSE
+
+    monkeypatch.setattr(teach, "SIGNOFF_PAGE", 1)
+    folder = Path(app.config["COURSES_DIR"]) / "field"
+    folder.mkdir()
+    (folder / "course.md").write_text(TASK_COURSE)
+    (folder / "01-crimp.md").write_text(TASK)
+    add_user(app, "boss", "coordinator")
+    for name in ("amina", "juma"):
+        add_user(app, name)
+        browser = app.test_client()
+        sign_in(browser, name)
+        section = html(browser.get("/courses/field/crimp")).find(id="q-crimp")
+        browser.post("/courses/field/crimp/questions/crimp", data={
+            "csrf_token": section.find("input", attrs={"name": "csrf_token"})["value"],
+            "form_key": section.find("input", attrs={"name": "form_key"})["value"],
+            "step": ["a", "b"]})
+    boss = app.test_client()
+    sign_in(boss, "boss")
+    page = html(boss.get("/teach/signoffs"))
+    assert len(page.select(".signoff")) == 1 and page.select_one(".signoff h2").text.startswith(
+        "amina")
+    assert "1 more task is waiting" in page.text
+
+
+def test_the_groups_page_pages_its_learners(app, client, monkeypatch):
+    from trainer import coordinate
+
+    monkeypatch.setattr(coordinate, "LEARNERS_PAGE", 1)
+    add_user(app, "boss", "coordinator")
+    for name in ("amina", "juma"):
+        add_user(app, name)
+    sign_in(client, "boss")
+    first = html(client.get("/coordinate/groups"))
+    assert len(first.select(".group-members li")) == 1 and "Page 1 of 2" in first.text
+    assert len(html(client.get("/coordinate/groups?page=2")).select(".group-members li")) == 1
+
+
+def test_a_too_large_import_is_refused_and_nothing_written(app, client, monkeypatch):
+    import io
+
+    from trainer import coordinate
+
+    monkeypatch.setattr(coordinate, "LARGEST_IMPORT", 1)
+    add_user(app, "boss", "coordinator")
+    sign_in(client, "boss")
+    response = client.post("/coordinate/users/import", data={
+        "csrf_token": csrf_from(client, "/coordinate/users/import"),
+        "file": (io.BytesIO(b"username,password\namina,1234\njuma,1234\n"), "x.csv")},
+        content_type="multipart/form-data")
+    assert response.status_code == 400 and "at most 1 learners" in html(response).text
+    with app.app_context():
+        assert get_db().execute("SELECT count(*) FROM users").fetchone()[0] == 1

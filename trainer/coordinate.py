@@ -31,6 +31,8 @@ from .db import get_db
 from .i18n import available_languages
 
 bp = Blueprint("coordinate", __name__, url_prefix="/coordinate")
+LEARNERS_PAGE = 40  # learners per page on the Groups page
+LARGEST_IMPORT = 200  # accounts per import: each password takes ~50 ms to hash
 
 
 @bp.get("/")
@@ -47,7 +49,7 @@ def dashboard():
         [(item["course"].title, 100 * (item["rate"] or 0)) for item in courses],
         chart_id="completion")
     activity_chart = charts.column_chart(
-        _("Learner actions per week"),
+        _("Actions on the box per week"),
         [(_("now") if ago == 1 else _("%(n)d w", n=ago - 1), count) for ago, count in activity],
         chart_id="activity")
     return render_template(
@@ -123,10 +125,13 @@ def groups_page():
 
 def render_groups(db, form):
     people = accounts.list_users(db)
+    learners = [u for u in people if u.role == "learner"]
+    pages = max(1, -(-len(learners) // LEARNERS_PAGE))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
     return render_template("coordinate/groups.html", groups=queries.groups(db), form=form,
                            trainers=[u for u in people if u.is_staff and u.active],
-                           learners=[u for u in people if u.role == "learner"],
-                           names={u.id: u.name for u in people},
+                           learners=learners[(page - 1) * LEARNERS_PAGE: page * LEARNERS_PAGE],
+                           page=page, pages=pages, names={u.id: u.name for u in people},
                            group_of=queries.group_memberships(db))
 
 
@@ -214,6 +219,10 @@ def import_users():
         return render_template("coordinate/import.html", preview=None, data=""), 400
     taken = {user.username for user in accounts.list_users(db)}
     preview = roster.read_roster(data, taken)
+    if len(preview.rows) > LARGEST_IMPORT:
+        flash(_("Import at most %(n)d learners at a time: split the file into parts.",
+                n=LARGEST_IMPORT), "error")
+        return render_template("coordinate/import.html", preview=preview, data=""), 400
     if request.form.get("confirm") and preview.ok:
         people = [{"username": r.username, "password": r.password, "role": r.role,
                    "name": r.name, "group": r.group} for r in preview.rows]

@@ -231,3 +231,21 @@ def m006_certificates(db: Database) -> None:
 @MIGRATIONS()
 def m007_lesson_answers_index(db: Database) -> None:
     db.execute("CREATE INDEX answers_lesson ON answers (course_id, lesson_id)")
+
+
+@MIGRATIONS()
+def m008_event_lookups(db: Database) -> None:
+    """A learner's events and the week's activity, found without reading the whole log."""
+    db.executescript(
+        """
+        CREATE INDEX event_user ON event (json_extract(payload, '$.user_id'), hlc);
+        CREATE INDEX event_learner ON event (json_extract(payload, '$.learner_id'), hlc);
+        CREATE INDEX event_entity ON event (json_extract(payload, '$.entity_id'), hlc);
+        CREATE INDEX event_type_hlc ON event (type, hlc);
+        """
+    )
+
+
+@MIGRATIONS()
+def m009_recent_answers(db: Database) -> None:
+    db.execute("CREATE INDEX answers_recent ON answers (user_id, hlc)")

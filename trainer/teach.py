@@ -24,6 +24,7 @@ from .db import get_db
 bp = Blueprint("teach", __name__, url_prefix="/teach")
 VERDICTS = ("passed", "redo")
 MATRIX_PAGE = 30  # learners per page of the group matrix: light enough for a phone
+SIGNOFF_PAGE = 20  # the oldest tasks first; each verdict brings the next one up
 LONGEST_COMMENT = 1000
 
 
@@ -45,10 +46,11 @@ def task_of(item: dict):
 @bp.get("/signoffs")
 @role_required(*STAFF)
 def signoffs(errors: dict | None = None, status: int = 200):
-    items = [(item, task) for item in queries.pending_signoffs(get_db(), g.user)
+    waiting = queries.pending_signoffs(get_db(), g.user)
+    items = [(item, task) for item in waiting[:SIGNOFF_PAGE]
              if (task := task_of(item)) is not None]
     return render_template("teach/signoffs.html", items=items, errors=errors or {},
-                           form=request.form), status
+                           form=request.form, more=max(0, len(waiting) - SIGNOFF_PAGE)), status
 
 
 @bp.post("/signoffs/<answer_id>")
