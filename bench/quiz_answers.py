@@ -4,8 +4,10 @@
 
 Every answer goes through the real form path: CSRF token, one-time form key, grading, the
 event log (hashed, chained) and its projection, committed with synchronous=FULL before the
-reply. The baseline is bare Flask+waitress doing one INSERT per POST on a database set up the
-same way (WAL, synchronous=FULL)."""
+reply. Answers go round every numeric and text question of the bundled courses, each wrong so
+that every try is recorded (learners retry a question a few times, not hundreds). The
+baseline is bare Flask+waitress doing one INSERT per POST on a database set up the same way
+(WAL, synchronous=FULL)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,23 @@ import server
 
 from trainer.answers import new_form_key
 
-QUESTION = ("community-wifi", "how-wifi-works", "wifi-dbm-to-mw")
+QUESTION = ("community-wifi", "how-wifi-works", "wifi-dbm-to-mw")  # where sessions start
+WRONG = {"numeric": "1", "text": "zzz"}
+
+
+def open_questions() -> list[tuple[str, str]]:
+    """(answer path, a wrong answer) for every numeric and text question of the courses."""
+    from trainer.courses.catalog import load_catalog
+
+    found = []
+    for course in load_catalog(server.COURSES_DIR).courses.values():
+        for lesson in course.lessons:
+            for question in lesson.questions:
+                if question.type in WRONG and "attempts" not in question.header \
+                        and "attempts" not in lesson.meta:
+                    found.append((f"/courses/{course.id}/{lesson.id}/questions/{question.id}",
+                                  WRONG[question.type]))
+    return found
 TARGET = 300
 
 
@@ -36,15 +54,15 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def poster(port: int, path: str, sessions: list, counter, limit: int, stop_at: float,
+def poster(port: int, targets: list, sessions: list, counter, limit: int, stop_at: float,
            results: list) -> None:
     """POST answers on one keep-alive connection until the count or the time is up."""
     connection = http.client.HTTPConnection(server.HOST, port, timeout=30)
     while (index := next(counter)) < limit and time.perf_counter() < stop_at:
         cookie, csrf, sign = sessions[index % len(sessions)]
-        form_key = sign()
-        body = urllib.parse.urlencode({"csrf_token": csrf, "form_key": form_key,
-                                       "answer": "1"})  # wrong: every try is recorded
+        path, wrong = targets[(index // len(sessions)) % len(targets)]
+        body = urllib.parse.urlencode({"csrf_token": csrf, "form_key": sign(),
+                                       "answer": wrong})
         started = time.perf_counter()
         try:
             connection.request("POST", path, body=body, headers={
@@ -57,11 +75,12 @@ def poster(port: int, path: str, sessions: list, counter, limit: int, stop_at: f
             connection.close()
 
 
-def fire(port: int, path: str, sessions: list, args: argparse.Namespace) -> tuple[float, list]:
+def fire(port: int, targets: list, sessions: list, args: argparse.Namespace
+         ) -> tuple[float, list]:
     counter, results = itertools.count(), []
     stop_at = time.perf_counter() + args.duration
     threads = [threading.Thread(target=poster, daemon=True, args=(
-        port, path, sessions, counter, args.answers, stop_at, results))
+        port, targets, sessions, counter, args.answers, stop_at, results))
         for _ in range(args.concurrency)]
     started = time.perf_counter()
     for thread in threads:
@@ -104,14 +123,14 @@ def main() -> None:
         learners = server.add_learners(home, args.learners)
         with server.start_trainer(home) as trainer:
             sessions = trainer_sessions(trainer.port, home, learners)
-            path = "/courses/{}/{}/questions/{}".format(*QUESTION)
-            trainer_rate = report("trainer answer", *fire(trainer.port, path, sessions, args))
+            targets = open_questions()
+            trainer_rate = report("trainer answer", *fire(trainer.port, targets, sessions, args))
             recorded = count_answers(home)
         bare_command = [sys.executable, str(Path(__file__).parent / "bare_app.py"),
                         "--database", str(Path(home) / "bare.db")]
         with server.Server(bare_command, server.trainer_env(home), Path(home) / "bare.log",
                            "/") as bare:
-            bare_rate = report("bare durable insert", *fire(bare.port, "/answer",
+            bare_rate = report("bare durable insert", *fire(bare.port, [("/answer", "1")],
                                                            [("", "", str)], args))
     print(f"\nanswers recorded by trainer: {recorded}")
     print(f"trainer / bare insert: {trainer_rate / bare_rate:.0%}; "
