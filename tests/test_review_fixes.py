@@ -177,43 +177,45 @@ def test_a_renamed_lesson_posts_to_its_new_address(app, client, courses_dir):
     assert form["action"].startswith("/courses/basics/renamed/questions/first-single")
 
 
+def answer_first_question(client, choice: str) -> None:
+    section = html(client.get("/courses/basics/first-steps")).find(id="q-first-single")
+    client.post("/courses/basics/first-steps/questions/first-single", data={
+        "csrf_token": section.find("input", attrs={"name": "csrf_token"})["value"],
+        "form_key": section.find("input", attrs={"name": "form_key"})["value"],
+        "answer": choice})
+
+
+def rewrite(path: Path, text: str) -> None:
+    """Change a course file so that the box sees it changed at once."""
+    import os
+
+    path.write_text(text)
+    later = time.time() + 10
+    os.utime(path, (later, later))
+
+
 def test_answers_of_a_question_whose_type_changed_are_set_aside(app, client, courses_dir):
     path = courses_dir / "basics" / "01-first-steps.md"
     add_user(app, "amina")
     sign_in(client, "amina")
-    section = html(client.get("/courses/basics/first-steps")).find(id="q-first-single")
-    client.post("/courses/basics/first-steps/questions/first-single", data={
-        "csrf_token": section.find("input", attrs={"name": "csrf_token"})["value"],
-        "form_key": section.find("input", attrs={"name": "form_key"})["value"], "answer": "b"})
-    text = path.read_text().replace("type: single", "type: match").replace(
-        "- (x) RIGHTANSWERTEXT", "- V -> volt").replace("- ( ) WRONGANSWERTEXT", "- A -> amp")
-    path.write_text(text)
-    later = time.time() + 10
-    import os
-
-    os.utime(path, (later, later))
+    answer_first_question(client, "b")
+    rewrite(path, path.read_text().replace("type: single", "type: match").replace(
+        "- (x) RIGHTANSWERTEXT", "- V -> volt").replace("- ( ) WRONGANSWERTEXT", "- A -> amp"))
     page = client.get("/courses/basics/first-steps")
     assert page.status_code == 200
     assert html(page).find(id="q-first-single").find("form") is not None
 
 
 def test_an_answer_is_shown_as_it_was_given_even_after_options_move(app, client, courses_dir):
-    import os
-
     path = courses_dir / "basics" / "01-first-steps.md"
     add_user(app, "amina")
     sign_in(client, "amina")
-    section = html(client.get("/courses/basics/first-steps")).find(id="q-first-single")
-    client.post("/courses/basics/first-steps/questions/first-single", data={
-        "csrf_token": section.find("input", attrs={"name": "csrf_token"})["value"],
-        "form_key": section.find("input", attrs={"name": "form_key"})["value"], "answer": "b"})
+    answer_first_question(client, "b")
     text = path.read_text()
     swapped = text.replace("- (x) RIGHTANSWERTEXT\n  > RIGHTFEEDBACKTEXT\n- ( ) WRONGANSWERTEXT",
                            "- ( ) WRONGANSWERTEXT\n- (x) RIGHTANSWERTEXT\n  > RIGHTFEEDBACKTEXT")
     assert swapped != text
-    path.write_text(swapped)
-    later = time.time() + 10
-    os.utime(path, (later, later))
+    rewrite(path, swapped)
     result = html(client.get("/courses/basics/first-steps")).find(id="q-first-single")
     assert "Your answer: WRONGANSWERTEXT" in " ".join(result.text.split())
 

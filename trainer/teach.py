@@ -127,14 +127,19 @@ def group(group_id: str):
                            total=len(everyone))
 
 
-@bp.get("/groups/<group_id>/progress.csv")
-@role_required(*STAFF)
-def progress_csv(group_id: str):
+def export_scope(group_id: str):
+    """(group, course, learners) of a CSV export, or 404."""
     group = followed_group_or_404(group_id)
     course, _ = course_from_args()
     if course is None:
         abort(404)
-    learners = queries.group_learners(get_db(), group_id)
+    return group, course, queries.group_learners(get_db(), group_id)
+
+
+@bp.get("/groups/<group_id>/progress.csv")
+@role_required(*STAFF)
+def progress_csv(group_id: str):
+    group, course, learners = export_scope(group_id)
     matrix = queries.group_matrix(get_db(), course, learners)
     return csv_download(f"{group['name']}-{course.id}-progress.csv",
                         exports.progress_rows(course, learners, matrix))
@@ -143,14 +148,10 @@ def progress_csv(group_id: str):
 @bp.get("/groups/<group_id>/answers.csv")
 @role_required(*STAFF)
 def answers_csv(group_id: str):
-    group = followed_group_or_404(group_id)
-    course, _ = course_from_args()
-    if course is None:
-        abort(404)
-    learners = queries.group_learners(get_db(), group_id)
-    rows = exports.answer_rows(queries.answer_records(get_db(), course.id,
-                                                      [x.id for x in learners]), learners)
-    return csv_download(f"{group['name']}-{course.id}-answers.csv", rows)
+    group, course, learners = export_scope(group_id)
+    records = queries.answer_records(get_db(), course.id, [x.id for x in learners])
+    return csv_download(f"{group['name']}-{course.id}-answers.csv",
+                        exports.answer_rows(records, learners))
 
 
 def csv_download(name: str, rows) -> Response:
