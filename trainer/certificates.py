@@ -13,8 +13,8 @@ from .db import immediate
 
 
 def code_for(secret: str, event_id: str) -> str:
-    """XXXX-XXXX-XXXX from a keyed hash of the completing event: not guessable, not forgeable
-    without the box's secret."""
+    """Three groups of four letters and digits (like AB2C-DE3F-GH4J) from a keyed hash of the
+    completing event: not guessable, not forgeable without the box's secret."""
     digest = hmac.new(secret.encode(), f"certificate|{event_id}".encode(), hashlib.sha256)
     letters = base64.b32encode(digest.digest()).decode()[:12]
     return "-".join(letters[i:i + 4] for i in range(0, 12, 4))
