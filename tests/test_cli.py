@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,9 @@ def run(*args, home: Path, cwd: Path | None = None, courses: Path = FIXTURE_COUR
                           text=True, env=env, cwd=cwd or home.parent, timeout=60)
 
 
-COMMANDS = [[], ["init"], ["serve"], ["check"], ["users"], ["users", "add"], ["users", "list"]]
+COMMANDS = [[], ["init"], ["serve"], ["check"], ["users"], ["users", "add"], ["users", "list"],
+            ["users", "import"], ["groups"], ["groups", "add"], ["groups", "list"], ["backup"],
+            ["import-gift"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "trainer")
@@ -166,3 +169,22 @@ def test_serve_on_a_new_instance_announces_a_demo_coordinator_and_answers(tmp_pa
     listed = json.loads(run("users", "list", "--json", home=home).stdout)
     assert [(u["username"], u["role"]) for u in listed] == [("coordinator", "coordinator")]
     assert len(password) >= 10
+
+
+def test_users_import_creates_everyone_or_no_one(tmp_path):
+    home = tmp_path / "home"
+    good = tmp_path / "good.csv"
+    good.write_text("username;nom;mot de passe;groupe\namina;Amina K;1234;Matin\n"
+                    "juma;Juma O;5678;Matin\n", encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("username,password\nwanjiru,1234\nbad name,12\n", encoding="utf-8")
+    failed = run("users", "import", str(bad), home=home)
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert re.search(r"bad\.csv:3: ", failed.stderr) and "nothing was imported" in failed.stderr
+    assert json.loads(run("users", "list", "--json", home=home).stdout) == []
+    result = run("users", "import", str(good), home=home)
+    assert result.returncode == 0 and "2 learners created." in result.stdout
+    names = {u["username"] for u in json.loads(run("users", "list", "--json", home=home).stdout)}
+    assert names == {"amina", "juma"}
+    again = run("users", "import", str(good), home=home)
+    assert again.returncode == 1 and "taken" in again.stderr

@@ -260,6 +260,35 @@ def users_add(username, password, role, display_name, group):
                                                                 else "."))
 
 
+@users.command("import")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def users_import(source):
+    """Create learners from a CSV file (username, name, password, group): all, or none."""
+    from . import accounts, roster
+    from .courses.problems import display_path
+    from .db import get_db
+
+    app = make_app()
+    with app.app_context():
+        db = get_db()
+        preview = roster.read_roster(source.read_bytes(),
+                                     {user.username for user in accounts.list_users(db)})
+        for problem in preview.problems:
+            click.echo(f"{display_path(source)}: {problem}", err=True)
+        for row in preview.rows:
+            for error in row.errors:
+                click.echo(f"{display_path(source)}:{row.line}: {error}", err=True)
+        if not preview.ok:
+            raise Failure("nothing was imported; correct the file and run the command again")
+        people = [{"username": r.username, "password": r.password, "role": r.role,
+                   "name": r.name, "group": r.group} for r in preview.rows]
+        try:
+            count = accounts.create_users(db, people, None)
+        except accounts.AccountError as error:
+            raise Failure(f"nothing was imported: {error}") from None
+    click.echo(f"{count} learners created.")
+
+
 @users.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON list, for scripts.")
 def users_list(as_json):
