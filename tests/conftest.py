@@ -75,6 +75,14 @@ def post_form(client, path: str, data: dict | None = None, page: str = "/"):
 
 
 @pytest.fixture
+def coordinator(app, client):
+    """The test client, signed in as a coordinator named boss."""
+    add_user(app, "boss", "coordinator")
+    sign_in(client, "boss")
+    return client
+
+
+@pytest.fixture
 def signed_in(client, learner):
     response = sign_in(client, learner)
     assert response.status_code == 302

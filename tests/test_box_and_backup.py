@@ -15,13 +15,6 @@ from .conftest import add_user, html, post_form, sign_in
 from .test_cli import run
 
 
-@pytest.fixture
-def coordinator(app, client):
-    add_user(app, "boss", "coordinator")
-    sign_in(client, "boss")
-    return client
-
-
 def rows(path, sql: str) -> list:
     with sqlite3.connect(path) as copy:
         return copy.execute(sql).fetchall()

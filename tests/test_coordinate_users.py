@@ -12,10 +12,8 @@ from .conftest import PASSWORD, add_user, csrf_from, html, post_form, sign_in
 
 
 @pytest.fixture
-def boss(app, client):
-    add_user(app, "boss", "coordinator")
-    sign_in(client, "boss")
-    return client
+def boss(coordinator):
+    return coordinator
 
 
 def user_id(app, username: str) -> str:

@@ -71,6 +71,13 @@ def normalise_username(username: str) -> str:
 
 def validate_new_user(db: Database, username: str, password: str, role: str) -> None:
     """Raise AccountError with a message for the person when these cannot make an account."""
+    check_fields(username, password, role)
+    if find_by_username(db, username) is not None:
+        raise AccountError(_l("The username %(name)s is taken. Choose another.", name=username))
+
+
+def check_fields(username: str, password: str, role: str) -> None:
+    """What an account needs whatever else exists: a good username, password and role."""
     if not USERNAME.match(username):
         raise AccountError(_l("A username has 2 to 32 letters, digits, dots, dashes or "
                               "underscores, and starts with a letter or digit."))
@@ -79,8 +86,6 @@ def validate_new_user(db: Database, username: str, password: str, role: str) -> 
                               n=MIN_PASSWORD))
     if role not in ROLES:
         raise AccountError(_l("Unknown role: %(role)s.", role=role))
-    if find_by_username(db, username) is not None:
-        raise AccountError(_l("The username %(name)s is taken. Choose another.", name=username))
 
 
 def create_user(db: Database, username: str, password: str, role: str = "learner",
@@ -90,20 +95,21 @@ def create_user(db: Database, username: str, password: str, role: str = "learner
     username = normalise_username(username)
     validate_new_user(db, username, password, role)  # a quick answer before the slow hash
     user_id = str(uuid.uuid4())
-    values = {
-        "username": username,
-        "display_name": (display_name or "").strip()[:80],
-        "role": role,
-        "password_hash": hash_password(password),
-        "active": True,
-    }
     if group_id is not None:
         check_group(db, group_id)
-        values["group_id"] = group_id
+    values = new_account(username, hash_password(password), role, display_name, group_id)
     with immediate(db):  # checked again under the write lock: two at once cannot both pass
         validate_new_user(db, username, password, role)
         events.set_fields(db, "user", user_id, values, by=by, locked=True)
     return user_id
+
+
+def new_account(username: str, password_hash: str, role: str, display_name: str,
+                group_id: str | None) -> dict:
+    """The fields a new account starts with."""
+    return {"username": username, "display_name": (display_name or "").strip()[:80],
+            "role": role, "password_hash": password_hash, "active": True,
+            "group_id": group_id}
 
 
 def _user(row) -> User | None:
@@ -251,9 +257,7 @@ def create_group(db: Database, name: str, trainer_ids: list[str], by: str | None
     """A new group (a class) with the trainers who follow it; returns its id."""
     from .queries import group_by_name
 
-    name = " ".join((name or "").split())
-    if not 1 <= len(name) <= 60:
-        raise AccountError(_l("Give the group a name of 1 to 60 characters."))
+    name = group_name(name)
     staff = {user.id for user in list_users(db) if user.is_staff and user.active}
     if any(trainer not in staff for trainer in trainer_ids):
         raise AccountError(_l("Only trainers and coordinators can follow a group."))
@@ -313,33 +317,40 @@ def update_user(db: Database, user: User, changes: dict, by: User) -> None:
 def create_users(db: Database, people: list[dict], by: str | None) -> int:
     """Create many accounts at once, all or none: {username, password, role, name, group}.
     Groups named but missing are created. Passwords are hashed before the write lock."""
-    from .queries import group_by_name
-
     prepared = []
     for person in people:
         username = normalise_username(person["username"])
-        if not USERNAME.match(username) or len(person["password"]) < MIN_PASSWORD \
-                or person["role"] not in ROLES:
-            raise AccountError(_l("Row for %(name)s is not valid.", name=username))
-        prepared.append((str(uuid.uuid4()), username, person, hash_password(person["password"])))
+        check_fields(username, person["password"], person["role"])
+        prepared.append((username, person, hash_password(person["password"])))
     with immediate(db):
-        for _id, username, _person, _hash in prepared:
+        for username, _, _ in prepared:
             if find_by_username(db, username) is not None:
                 raise AccountError(_l("The username %(name)s is taken. Choose another.",
                                       name=username))
-        groups_made: dict[str, str] = {}
-        for user_id, username, person, password_hash in prepared:
-            group_id = None
-            if person.get("group"):
-                found = group_by_name(db, person["group"])
-                group_id = found["id"] if found else groups_made.get(person["group"].casefold())
-                if group_id is None:
-                    group_id = str(uuid.uuid4())
-                    events.set_fields(db, "group", group_id, {"name": person["group"],
-                                                              "trainer_ids": []}, by, True)
-                    groups_made[person["group"].casefold()] = group_id
-            events.set_fields(db, "user", user_id, {
-                "username": username, "display_name": person.get("name", "")[:80],
-                "role": person["role"], "password_hash": password_hash, "active": True,
-                "group_id": group_id}, by=by, locked=True)
+        for username, person, password_hash in prepared:
+            group_id = group_named(db, person["group"], by) if person.get("group") else None
+            events.set_fields(db, "user", str(uuid.uuid4()), new_account(
+                username, password_hash, person["role"], person.get("name", ""), group_id),
+                by=by, locked=True)
     return len(prepared)
+
+
+def group_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not 1 <= len(name) <= 60:
+        raise AccountError(_l("Give the group a name of 1 to 60 characters."))
+    return name
+
+
+def group_named(db: Database, name: str, by: str | None) -> str:
+    """The id of the group with this name, made (with no trainer) if there is none; inside a
+    write transaction the caller holds."""
+    from .queries import group_by_name
+
+    name = group_name(name)
+    found = group_by_name(db, name)
+    if found is not None:
+        return found["id"]
+    group_id = str(uuid.uuid4())
+    events.set_fields(db, "group", group_id, {"name": name, "trainer_ids": []}, by, True)
+    return group_id

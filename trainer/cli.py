@@ -241,8 +241,8 @@ def _add_user(db, username, password, role, display_name=""):
 @click.option("--group", default="", help="Put the learner in this group (made if new).")
 def users_add(username, password, role, display_name, group):
     """Create an account."""
-    from . import accounts, queries
-    from .db import get_db
+    from . import accounts
+    from .db import get_db, immediate
 
     app = make_app()
     with app.app_context():
@@ -250,12 +250,12 @@ def users_add(username, password, role, display_name, group):
         user_id = _add_user(db, username, password, role, display_name)
         if group:
             try:
-                found = queries.group_by_name(db, group)
-                group_id = found["id"] if found else accounts.create_group(db, group, [], None)
-                accounts.move_to_group(db, user_id, group_id, None)
+                with immediate(db):
+                    group_id = accounts.group_named(db, group, None)
             except accounts.AccountError as error:
                 raise Failure(f"{username} was created, but not put in a group: {error}") \
                     from None
+            accounts.move_to_group(db, user_id, group_id, None)
     click.echo(f"{role} {username.strip().lower()} created" + (f" in group {group}." if group
                                                                 else "."))
 

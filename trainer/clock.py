@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 COUNTER_BITS = 16
+WEEK = 7 * 86400 * 1000 << COUNTER_BITS  # a week, as a span of HLC values
 
 
 def now_ms() -> int:

@@ -29,6 +29,7 @@ from .accounts import STAFF, role_required
 from .courses.catalog import type_changes
 from .db import get_db
 from .i18n import available_languages
+from .learn import library
 
 bp = Blueprint("coordinate", __name__, url_prefix="/coordinate")
 LEARNERS_PAGE = 40  # learners per page on the Groups page
@@ -40,8 +41,7 @@ LARGEST_IMPORT = 200  # accounts per import: each password takes ~50 ms to hash
 def dashboard():
     db = get_db()
     now = clock.tick(0, clock.now_ms())
-    week = 7 * 86400 * 1000 << clock.COUNTER_BITS
-    catalog = current_app.extensions["trainer"].library.catalog
+    catalog = library().catalog
     courses = queries.course_figures(db, catalog)
     activity = queries.weekly_activity(db, now)
     completion_chart = charts.bar_chart(
@@ -53,7 +53,7 @@ def dashboard():
         [(_("now") if ago == 1 else _("%(n)d w", n=ago - 1), count) for ago, count in activity],
         chart_id="activity")
     return render_template(
-        "coordinate/dashboard.html", active=queries.active_learners(db, now - week),
+        "coordinate/dashboard.html", active=queries.active_learners(db, now - clock.WEEK),
         courses=courses, activity=activity, completion_chart=completion_chart,
         activity_chart=activity_chart, last_backup=backup.last_backup(db),
         problems=len(catalog.problems), learners=sum(
@@ -63,7 +63,7 @@ def dashboard():
 @bp.get("/problems")
 @role_required(*STAFF)
 def problems():
-    catalog = current_app.extensions["trainer"].library.catalog
+    catalog = library().catalog
     found = catalog.problems + type_changes(catalog, queries.answered_types(get_db()))
     ordered = sorted(found, key=lambda p: (not p.is_error, str(p.path), p.line))
     return render_template("coordinate/problems.html", problems=ordered,
@@ -239,10 +239,5 @@ def import_users():
         200 if preview.ok else 400
 
 
-def backup_time(seconds: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
-
-
 def init_app(app) -> None:
-    app.jinja_env.filters["backup_time"] = backup_time
     app.register_blueprint(bp)

@@ -124,15 +124,16 @@ def signed_in(db: Database, user_id: str) -> Event:
 
 
 def lesson_viewed(db: Database, user_id: str, course_id: str, version: str, lesson_id: str):
-    payload = {"user_id": user_id, "course_id": course_id, "course_version": version,
-               "lesson_id": lesson_id}
-    return append(db, "lesson_viewed", payload)
+    return append(db, "lesson_viewed", _lesson(user_id, course_id, version, lesson_id))
 
 
 def lesson_completed(db: Database, user_id: str, course_id: str, version: str, lesson_id: str):
-    payload = {"user_id": user_id, "course_id": course_id, "course_version": version,
-               "lesson_id": lesson_id}
-    return append(db, "lesson_completed", payload)
+    return append(db, "lesson_completed", _lesson(user_id, course_id, version, lesson_id))
+
+
+def _lesson(user_id: str, course_id: str, version: str, lesson_id: str) -> dict:
+    return {"user_id": user_id, "course_id": course_id, "course_version": version,
+            "lesson_id": lesson_id}
 
 
 def record_answer(db: Database, limit: int | None, answer: dict) -> Event | None:

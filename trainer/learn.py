@@ -36,6 +36,7 @@ QUESTION_SLOT = re.compile(r"<!--question-slot-(\d+)-->")
 
 
 def library():
+    """The running app's courses (reloaded when files change, rendered once)."""
     return current_app.extensions["trainer"].library
 
 
@@ -107,12 +108,12 @@ def show_lesson(course, lesson, errors: dict | None = None, submitted: dict | No
         events.lesson_viewed(db, g.user.id, course.id, course.version, lesson.id)
     rendered = library().rendered(course, lesson)
     pieces, pager = lesson_fragments(course, lesson, rendered)
-    course_attempts = queries.attempts(db, g.user.id, course.id)[course.id]
-    summary = progress.lesson_result(course, lesson, course_attempts, mark.completed, True)
+    tries = queries.attempts(db, g.user.id, course.id, lesson.id)[course.id]
+    results = progress.question_results(course, lesson, tries)
     return render_template(
         "learn/lesson.html", course=course, lesson=lesson, rendered=rendered, pieces=pieces,
-        pager=pager, summary=summary, pass_mark=lesson.meta.get("pass_mark", course.pass_mark),
-        results=progress.question_results(course, lesson, course_attempts),
+        pager=pager, summary=progress.summarise(course, lesson, results, mark.completed, True),
+        pass_mark=lesson.meta.get("pass_mark", course.pass_mark), results=results,
         errors=errors or {}, submitted=submitted or {}, shuffle=lesson.meta.get("shuffle", False)
     ), status
 
@@ -176,10 +177,10 @@ def complete(course_id: str, lesson_id: str):
 @login_required
 def answer(course_id: str, lesson_id: str, question_id: str):
     course, lesson = lesson_or_404(course_id, lesson_id)
-    rendered = library().rendered(course, lesson)
-    question = next((q.question for q in rendered.questions if q.id == question_id), None)
-    if question is None:
+    found = library().rendered(course, lesson).question(question_id)
+    if found is None:
         abort(404)
+    question = found.question
     outcome = answers.submit(get_db(), g.user.id, course, lesson, question, request.form,
                              current_app.config["SECRET_KEY"])
     if outcome.error is not None:

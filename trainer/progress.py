@@ -115,7 +115,13 @@ def question_results(course: Course, lesson: Lesson,
 
 def lesson_result(course: Course, lesson: Lesson, attempts: dict[str, list[Attempt]],
                   marked_complete: bool, viewed: bool) -> LessonResult:
-    results = question_results(course, lesson, attempts)
+    return summarise(course, lesson, question_results(course, lesson, attempts),
+                     marked_complete, viewed)
+
+
+def summarise(course: Course, lesson: Lesson, results: dict[str, QuestionResult],
+              marked_complete: bool, viewed: bool) -> LessonResult:
+    """A lesson's status, score and pass from its questions' results."""
     graded = [r for r in results.values() if r.question.type != "task"]
     tasks = [r for r in results.values() if r.question.type == "task"]
     answered = sum(1 for r in results.values() if r.answered)

@@ -21,44 +21,55 @@ class LessonMark:
     last_active_hlc: int = 0
 
 
+MARK_COLUMNS = "first_viewed_hlc, completed_hlc, last_active_hlc"
+
+
+def _mark(viewed: int | None, completed: int | None, active: int) -> LessonMark:
+    return LessonMark(viewed is not None, completed is not None, active)
+
+
 def lesson_marks(db: Database, user_id: str) -> dict[tuple[str, str], LessonMark]:
-    rows = db.execute("SELECT course_id, lesson_id, first_viewed_hlc, completed_hlc,"
-                      " last_active_hlc FROM lesson_progress WHERE user_id = ?", [user_id])
-    return {(c, lid): LessonMark(viewed is not None, done is not None, active)
-            for c, lid, viewed, done, active in rows.fetchall()}
+    rows = db.execute(f"SELECT course_id, lesson_id, {MARK_COLUMNS} FROM lesson_progress"
+                      " WHERE user_id = ?", [user_id]).fetchall()
+    return {(course, lesson): _mark(*rest) for course, lesson, *rest in rows}
 
 
 def lesson_mark(db: Database, user_id: str, course_id: str, lesson_id: str) -> LessonMark:
-    row = db.execute("SELECT first_viewed_hlc, completed_hlc, last_active_hlc FROM"
-                     " lesson_progress WHERE user_id = ? AND course_id = ? AND lesson_id = ?",
-                     [user_id, course_id, lesson_id]).fetchone()
-    return LessonMark(row[0] is not None, row[1] is not None, row[2]) if row else LessonMark()
+    row = db.execute(f"SELECT {MARK_COLUMNS} FROM lesson_progress WHERE user_id = ? AND"
+                     " course_id = ? AND lesson_id = ?", [user_id, course_id, lesson_id]
+                     ).fetchone()
+    return _mark(*row) if row else LessonMark()
+
+
+# Answers with the latest sign-off of each (tasks), read the same way for one or many learners.
+ATTEMPTS = (
+    "SELECT a.user_id, a.course_id, a.question_id, a.attempt, a.score, a.normalised, a.chosen,"
+    " a.course_version, a.question_type, s.verdict, s.comment FROM answers a LEFT JOIN"
+    " signoffs s ON s.event_id = (SELECT event_id FROM signoffs WHERE answer_event_id ="
+    " a.event_id ORDER BY hlc DESC LIMIT 1) WHERE ")
+
+
+def _attempt_rows(db: Database, where: str, params: list):
+    for row in db.execute(ATTEMPTS + where + " ORDER BY a.hlc", params).fetchall():
+        user, course, question, number, score, normalised, chosen, version, kind = row[:9]
+        verdict, comment = row[9:]
+        yield user, course, question, Attempt(
+            number, None if score is None else Decimal(score), normalised, chosen, version,
+            kind, None if verdict is None else (verdict, comment))
 
 
 def attempts(db: Database, user_id: str, course_id: str | None = None,
              lesson_id: str | None = None, question_id: str | None = None) -> dict:
-    """{course_id: {question_id: [Attempt, …]}} in the order they were given."""
-    sql = ("SELECT a.course_id, a.question_id, a.attempt, a.score, a.normalised,"
-           " a.chosen, a.course_version, a.question_type, s.verdict, s.comment FROM answers a"
-           " LEFT JOIN signoffs s ON s.event_id = (SELECT event_id FROM signoffs WHERE"
-           " answer_event_id = a.event_id ORDER BY hlc DESC LIMIT 1) WHERE a.user_id = ?")
-    params = [user_id]
-    if course_id is not None:
-        sql += " AND a.course_id = ?"
-        params.append(course_id)
-    if lesson_id is not None:
-        sql += " AND a.lesson_id = ?"
-        params.append(lesson_id)
-    if question_id is not None:
-        sql += " AND a.question_id = ?"
-        params.append(question_id)
+    """{course_id: {question_id: [Attempt, …]}} of one learner, in the order given."""
+    where, params = ["a.user_id = ?"], [user_id]
+    for column, value in (("course_id", course_id), ("lesson_id", lesson_id),
+                          ("question_id", question_id)):
+        if value is not None:
+            where.append(f"a.{column} = ?")
+            params.append(value)
     found: dict = defaultdict(lambda: defaultdict(list))
-    for row in db.execute(sql + " ORDER BY a.hlc", params).fetchall():
-        course, question, number, score, normalised, chosen, version, kind = row[:8]
-        verdict, comment = row[8:]
-        found[course][question].append(Attempt(
-            number, None if score is None else Decimal(score), normalised, chosen, version,
-            kind, None if verdict is None else (verdict, comment)))
+    for _, course, question, attempt in _attempt_rows(db, " AND ".join(where), params):
+        found[course][question].append(attempt)
     return found
 
 
@@ -195,12 +206,10 @@ def marks_of(db: Database, user_ids: list[str], course_id: str) -> dict:
     if not user_ids:
         return found
     rows = db.execute(
-        "SELECT user_id, lesson_id, first_viewed_hlc, completed_hlc, last_active_hlc FROM"
-        f" lesson_progress WHERE course_id = ? AND user_id IN ({_placeholders(user_ids)})",
-        [course_id, *user_ids]).fetchall()
-    for user, lesson, viewed, done, active in rows:
-        found[user][(course_id, lesson)] = LessonMark(viewed is not None, done is not None,
-                                                       active)
+        f"SELECT user_id, lesson_id, {MARK_COLUMNS} FROM lesson_progress WHERE course_id = ?"
+        f" AND user_id IN ({_placeholders(user_ids)})", [course_id, *user_ids]).fetchall()
+    for user, lesson, *rest in rows:
+        found[user][(course_id, lesson)] = _mark(*rest)
     return found
 
 
@@ -209,16 +218,9 @@ def attempts_of(db: Database, user_ids: list[str], course_id: str) -> dict:
     found: dict = defaultdict(lambda: defaultdict(list))
     if not user_ids:
         return found
-    rows = db.execute(
-        "SELECT a.user_id, a.question_id, a.attempt, a.score, a.normalised, '[]',"
-        " a.course_version, a.question_type, s.verdict, s.comment FROM answers a LEFT JOIN"
-        " signoffs s ON s.event_id = (SELECT event_id FROM signoffs WHERE answer_event_id ="
-        f" a.event_id ORDER BY hlc DESC LIMIT 1) WHERE a.course_id = ? AND a.user_id IN"
-        f" ({_placeholders(user_ids)}) ORDER BY a.hlc", [course_id, *user_ids]).fetchall()
-    for user, question, number, score, normalised, _, version, kind, verdict, note in rows:
-        found[user][question].append(Attempt(
-            number, None if score is None else Decimal(score), normalised, "[]", version,
-            kind, None if verdict is None else (verdict, note)))
+    where = f"a.course_id = ? AND a.user_id IN ({_placeholders(user_ids)})"
+    for user, _, question, attempt in _attempt_rows(db, where, [course_id, *user_ids]):
+        found[user][question].append(attempt)
     return found
 
 
@@ -314,9 +316,8 @@ def course_figures(db: Database, catalog) -> list[dict]:
 def weekly_activity(db: Database, now_hlc: int, weeks: int = 8) -> list[tuple[int, int]]:
     """(weeks ago, sign-ins, lessons opened or completed and answers that week), oldest
     first; counted from the (type, hlc) index alone."""
-    from .clock import COUNTER_BITS
+    from .clock import WEEK as week
 
-    week = 7 * 86400 * 1000 << COUNTER_BITS
     start = now_hlc - weeks * week + 1  # so that "now" falls in the newest week
     marks = _placeholders(LEARNER_EVENTS)
     counts = dict(db.execute(

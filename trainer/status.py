@@ -6,14 +6,15 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 
 from . import __version__, certificates
 from .db import get_db
+from .learn import library
 
 bp = Blueprint("status", __name__)
 
 
 @bp.get("/healthz")
 def healthz():
-    catalog = current_app.extensions["trainer"].library.catalog
-    return jsonify({"status": "ok", "version": __version__, "courses": len(catalog.courses)})
+    return jsonify({"status": "ok", "version": __version__,
+                    "courses": len(library().catalog.courses)})
 
 
 @bp.get("/verify")
@@ -27,8 +28,7 @@ def verify_form():
 @bp.get("/verify/<code>")
 def verify(code: str):
     found = certificates.find_by_code(get_db(), current_app.config["SECRET_KEY"], code[:40])
-    course = current_app.extensions["trainer"].library.catalog.courses.get(
-        found["course_id"]) if found else None
+    course = library().catalog.courses.get(found["course_id"]) if found else None
     return render_template("verify.html", code=code[:40], found=found, course=course,
                            checked=True), 200 if found else 404
 

@@ -7,7 +7,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     g,
     redirect,
@@ -20,6 +19,7 @@ from flask_babel import gettext as _
 from . import accounts, certificates, charts, events, exports, progress, queries
 from .accounts import STAFF, role_required
 from .db import get_db
+from .learn import lesson_fragments, lesson_or_404, library
 
 bp = Blueprint("teach", __name__, url_prefix="/teach")
 VERDICTS = ("passed", "redo")
@@ -28,18 +28,12 @@ SIGNOFF_PAGE = 20  # the oldest tasks first; each verdict brings the next one up
 LONGEST_COMMENT = 1000
 
 
-def library():
-    return current_app.extensions["trainer"].library
-
-
 def task_of(item: dict):
     """(course, lesson, rendered question) of a pending task, or None if it left the course."""
     course = library().catalog.courses.get(item["course_id"])
     lesson = course.lesson(item["lesson_id"]) if course else None
-    if lesson is None:
-        return None
-    rendered = library().rendered(course, lesson)
-    question = next((q for q in rendered.questions if q.id == item["question_id"]), None)
+    question = library().rendered(course, lesson).question(item["question_id"]) \
+        if lesson else None
     return (course, lesson, question) if question else None
 
 
@@ -164,10 +158,7 @@ def csv_download(name: str, rows) -> Response:
 @role_required(*STAFF)
 def analysis(group_id: str, course_id: str, lesson_id: str):
     group = followed_group_or_404(group_id)
-    course = library().catalog.courses.get(course_id)
-    lesson = course.lesson(lesson_id) if course else None
-    if lesson is None:
-        abort(404)
+    course, lesson = lesson_or_404(course_id, lesson_id)
     learners = {x.id for x in queries.group_learners(get_db(), group_id)}
     found = queries.question_analysis(get_db(), course, lesson, learners)
     chart = charts.bar_chart(_("Share of right answers per question"),
@@ -195,8 +186,6 @@ def learner(user_id: str):
 @role_required(*STAFF)
 def preview(course_id: str, lesson_id: str):
     """A lesson as learners see it, read from disk as it is now; with ?keys=1, the keys."""
-    from .learn import lesson_fragments, lesson_or_404
-
     course, lesson = lesson_or_404(course_id, lesson_id)
     rendered = library().rendered(course, lesson)
     pieces, pager = lesson_fragments(course, lesson, rendered)
@@ -205,14 +194,5 @@ def preview(course_id: str, lesson_id: str):
                            results=progress.question_results(course, lesson, {}))
 
 
-def hlc_time(hlc: int) -> str:
-    return exports.iso_time(hlc)
-
-
-def hlc_date(hlc: int) -> str:
-    return exports.iso_time(hlc)[:10]
-
-
 def init_app(app) -> None:
-    app.jinja_env.filters.update(hlc_time=hlc_time, hlc_date=hlc_date)
     app.register_blueprint(bp)

@@ -87,6 +87,9 @@ class RenderedLesson:
     def questions(self) -> list[RenderedQuestion]:
         return [part for part in self.parts if isinstance(part, RenderedQuestion)]
 
+    def question(self, question_id: str) -> RenderedQuestion | None:
+        return next((q for q in self.questions if q.id == question_id), None)
+
     @property
     def toc_size(self) -> int:
         return sum(1 + len(entry["children"]) for entry in self.toc)
