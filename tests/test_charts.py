@@ -117,7 +117,7 @@ def test_values_are_clamped_for_drawing_but_written_as_they_are():
     rows = [("over", 150.0), ("under", -20.0), ("infinite", float("inf")), ("nan", float("nan"))]
     root = parse(bar_chart("Clamped", rows))
     assert [bar_width(row) for row in rows_of(root)] == [1.0, 0.0, 1.0, 0.0]
-    assert texts(root, "chart-value") == ["150%", "-20%", "n/a", "n/a"]
+    assert texts(root, "chart-value") == ["150%", "-20%", "–", "–"]
 
 
 @pytest.mark.parametrize(

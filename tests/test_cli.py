@@ -62,7 +62,7 @@ def test_users_add_and_list(tmp_path):
     home = tmp_path / "home"
     result = run("users", "add", "--username", "amina", "--password", "1234", "--role",
                  "learner", "--name", "Amina K", home=home)
-    assert result.returncode == 0 and "learner amina created." in result.stdout
+    assert result.returncode == 0 and "Account amina (learner) created." in result.stdout
     listing = run("users", "list", home=home).stdout
     assert "learner" in listing and "amina" in listing and "Amina K" in listing
 
@@ -91,7 +91,7 @@ def test_bad_setting_is_explained(tmp_path):
 def test_check_passes_the_fixture_courses(tmp_path):
     result = run("check", str(FIXTURE_COURSES), home=tmp_path / "home")
     assert result.returncode == 0
-    assert result.stdout == "" and "2 courses, 0 errors, 0 warnings" in result.stderr
+    assert result.stdout == "" and "2 courses, 0 translations, 0 errors, 0 warnings" in result.stderr
 
 
 def test_check_reports_gnu_lines_and_exits_1(tmp_path):
@@ -180,7 +180,7 @@ def test_users_import_creates_everyone_or_no_one(tmp_path):
     bad.write_text("username,password\nwanjiru,1234\nbad name,12\n", encoding="utf-8")
     failed = run("users", "import", str(bad), home=home)
     assert failed.returncode == 1 and "Traceback" not in failed.stderr
-    assert re.search(r"bad\.csv:3: ", failed.stderr) and "nothing was imported" in failed.stderr
+    assert re.search(r"bad\.csv:3: ", failed.stderr) and "Nothing was imported" in failed.stderr
     assert json.loads(run("users", "list", "--json", home=home).stdout) == []
     result = run("users", "import", str(good), home=home)
     assert result.returncode == 0 and "2 learners created." in result.stdout

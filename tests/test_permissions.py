@@ -46,6 +46,7 @@ MATRIX = [
     ("POST", "/coordinate/box", {"coordinator"}),
     ("POST", "/coordinate/backup", {"coordinator"}),
     ("POST", "/logout", set(ROLES)),
+    ("POST", "/language", set(ROLES)),
 ]
 
 

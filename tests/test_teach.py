@@ -58,7 +58,7 @@ def test_group_matrix_shows_status_and_score_as_text(app, classroom):
     rows = {row.th.text.strip(): [td.text.split() for td in row.find_all("td")]
             for row in page.select(".matrix tbody tr")}
     assert set(rows) == {"amina", "baraka"}
-    assert rows["amina"][0] == ["◐", "14"]  # first lesson begun: 1 of its 7 graded right
+    assert rows["amina"][0] == ["◐", "14%"]  # first lesson begun: 1 of its 7 graded right
     assert "◐ started" in page.find(class_="legend").text
     headers = [a["href"].rsplit("/", 1)[1] for a in page.select(".matrix thead a")]
     assert headers == ["all-types", "graded"]

@@ -13,7 +13,19 @@ __version__ = "0.1.0"
 
 def create_app(config: dict | None = None) -> Flask:
     """The single entry point: build a configured app for one instance folder."""
-    from . import auth, coordinate, db, errors, i18n, learn, security, status, teach, templating
+    from . import (
+        auth,
+        compression,
+        coordinate,
+        db,
+        errors,
+        i18n,
+        learn,
+        security,
+        status,
+        teach,
+        templating,
+    )
     from . import config as settings
     from .courses.library import CourseLibrary
 
@@ -37,8 +49,8 @@ def create_app(config: dict | None = None) -> Flask:
         Path(app.config["COURSES_DIR"]), app.config["COURSE_RELOAD_SECONDS"],
         url_for_media=learn.media_url,
     )
-    for module in (templating, i18n, security, errors, auth, learn, teach, coordinate,
-                   status):
+    for module in (templating, i18n, security, compression, errors, auth, learn, teach,
+                   coordinate, status):
         module.init_app(app)
     templating.load_macros(app)
     return app

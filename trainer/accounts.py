@@ -55,6 +55,7 @@ class User:
     display_name: str
     role: str
     active: bool
+    language: str = ""  # their choice from the language menu; "" when they made none
 
     @property
     def name(self) -> str:
@@ -104,6 +105,11 @@ def create_user(db: Database, username: str, password: str, role: str = "learner
     return user_id
 
 
+def set_language(db: Database, user: User, language: str) -> None:
+    """Save a person's choice of interface language (it travels with their account)."""
+    events.set_fields(db, "user", user.id, {"language": language}, by=user.id)
+
+
 def new_account(username: str, password_hash: str, role: str, display_name: str,
                 group_id: str | None) -> dict:
     """The fields a new account starts with."""
@@ -116,10 +122,10 @@ def _user(row) -> User | None:
     if row is None:
         return None
     return User(id=row[0], username=row[1], display_name=row[2], role=row[3],
-                active=bool(row[4]))
+                active=bool(row[4]), language=row[5])
 
 
-USER_COLUMNS = "id, username, display_name, role, active"
+USER_COLUMNS = "id, username, display_name, role, active, language"
 
 
 def find_by_username(db: Database, username: str) -> User | None:
@@ -149,7 +155,7 @@ def authenticate(db: Database, username: str, password: str) -> User | None:
     if row is None or not row[4]:
         password_matches(_dummy_hash(), password or "")
         return None
-    if not password_matches(row[5], password or ""):
+    if not password_matches(row[6], password or ""):
         return None
     return _user(row)
 

@@ -14,6 +14,8 @@ from sqlite_utils import Database
 
 from . import clock, events, progress, queries
 from .courses.grading import InvalidAnswer, grade
+from .courses.numbers import uses_decimal_comma
+from .i18n import page_language
 
 FORM_KEY = re.compile(r"^(\d{10,14})\.([\w-]{8,24})\.([0-9a-f]{20})$")
 LONGEST_MS = 3 * 3600 * 1000  # a form left open longer says nothing about time spent
@@ -45,6 +47,13 @@ def issued_form_key(secret: str, user_id: str, key: str) -> re.Match | None:
     return shown if hmac.compare_digest(expected, shown.group(3)) else None
 
 
+def number_language(course_language: str) -> str:
+    """Whose way of writing numbers an answer follows: the reader's, when it writes a decimal
+    comma ("3,5" on a French page), else the course's."""
+    reader = page_language()
+    return reader if uses_decimal_comma(reader) else course_language
+
+
 def submit(db: Database, user_id: str, course, lesson, question, form,
            secret: str) -> Outcome:
     key = form.get("form_key", "")
@@ -58,7 +67,7 @@ def submit(db: Database, user_id: str, course, lesson, question, form,
     if not result.can_try:
         return Outcome(message=_("You have no more tries for this question."))
     try:
-        graded = grade(question, form.to_dict(flat=False), course.language)
+        graded = grade(question, form.to_dict(flat=False), number_language(course.language))
     except InvalidAnswer as error:
         return Outcome(error=str(error))
     recorded = events.record_answer(db, result.limit, {

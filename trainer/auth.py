@@ -17,7 +17,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from . import accounts, box
+from . import accounts, box, i18n
 from .db import get_db
 
 bp = Blueprint("auth", __name__)
@@ -58,7 +58,29 @@ def login():
         return render_template("auth/login.html", username=username), 401
     limiter().succeeded(username)
     accounts.start_session(db, user)
-    return redirect(safe_next(request.args.get("next")))
+    # The language picked before signing in is their latest choice: it becomes their own.
+    picked = request.cookies.get(i18n.LANGUAGE_COOKIE)
+    if picked in i18n.available_languages() and picked != user.language:
+        accounts.set_language(db, user, picked)
+    response = redirect(safe_next(request.args.get("next")))
+    if user.language and not picked:
+        i18n.remember_language(response, user.language)
+    return response
+
+
+@bp.post("/language")
+def choose_language():
+    """The language menu: remembered in a cookie, and in the account when signed in."""
+    language = request.form.get("language", "")
+    target = safe_next(request.form.get("next"))
+    if language not in i18n.available_languages():
+        flash(_("Choose one of the languages in the list."), "error")
+        return redirect(target)
+    if g.user is not None and g.user.language != language:
+        accounts.set_language(get_db(), g.user, language)
+    response = redirect(target)
+    i18n.remember_language(response, language)
+    return response
 
 
 @bp.post("/logout")

@@ -14,7 +14,10 @@ import re
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
+
+from . import i18n
 
 BAR_COLOUR = "#0b5cad"  # 6.6:1 on white
 TRACK_COLOUR = "#e6e9ee"  # decoration only: the value text says what the bar says
@@ -23,7 +26,7 @@ FONT_FAMILY = "system-ui, sans-serif"
 FONT_SIZE = 14
 SMALL_FONT_SIZE = 12
 CHAR_WIDTH_EM = 0.6  # a generous average glyph width, to decide how many characters fit
-NO_DATA = "No data yet"
+NO_DATA = _l("No data yet")
 
 VIEW_WIDTH = 360  # viewBox units: one unit is about one CSS pixel on a phone
 MARGIN = 8
@@ -223,17 +226,18 @@ def _column_scale(columns: Items) -> float:
 def _format_value(value: float, unit: str) -> str:
     """A value as people read it: whole percent, else one decimal at most; "72%", "2.5 h"."""
     if not math.isfinite(value):
-        return "n/a"
+        return "–"
     if abs(value) >= LARGE_NUMBER:
         number = f"{value:.3g}"
     else:
         step = Decimal(1) if unit == "%" else Decimal("0.1")
         rounded = Decimal(repr(value)).quantize(step, rounding=ROUND_HALF_UP)
-        number = f"{abs(rounded) if rounded == 0 else rounded:f}".removesuffix(".0")
+        rounded = abs(rounded) if rounded == 0 else rounded  # never "-0"
+        if unit == "%":
+            return i18n.percent(float(rounded) / 100)
+        number = i18n.number(rounded)
     unit = _clean(unit)
-    if not unit or unit == "%":
-        return number + unit
-    return f"{number} {unit}"
+    return f"{number} {unit}" if unit else number
 
 
 def _clamp(value: float, maximum: float) -> float:

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .i18n import command_line_gettext as _
 
 
 class Failure(click.ClickException):
@@ -27,23 +28,23 @@ def make_app(**overrides):
         raise Failure(str(error)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             help=_("trainer: offline-first courses on a small box."))
 @click.version_option(__version__, prog_name="trainer")
 def cli():
-    """trainer: offline-first courses on a small box."""
+    pass
 
 
-@cli.command()
-@click.option("--admin", help="Username of the first coordinator.")
-@click.option("--password", help="Their password (at least 4 characters).")
-@click.option("--hub", is_flag=True, help="Make this instance a hub rather than a box.")
+@cli.command(help=_("Create the instance (database in TRAINER_HOME) and the first coordinator."))
+@click.option("--admin", help=_("Username of the first coordinator."))
+@click.option("--password", help=_("Their password (at least 4 characters)."))
+@click.option("--hub", is_flag=True, help=_("Make this instance a hub rather than a box."))
 def init(admin, password, hub):
-    """Create the instance (database in TRAINER_HOME) and the first coordinator."""
     from . import accounts
     from .db import get_db
 
     if bool(admin) != bool(password):
-        raise Failure("give both --admin and --password, or neither")
+        raise Failure(_("Give both --admin and --password, or neither."))
     app = make_app()
     with app.app_context():
         db = get_db()
@@ -51,9 +52,11 @@ def init(admin, password, hub):
             db.execute("UPDATE node SET role = 'hub' WHERE id = 1")
         if admin:
             _add_user(db, admin, password, "coordinator")
-            click.echo(f"Coordinator {accounts.normalise_username(admin)} created.")
+            click.echo(_("Coordinator %(name)s created.",
+                         name=accounts.normalise_username(admin)))
         role = db.execute("SELECT role FROM node").fetchone()[0]
-    click.echo(f"Instance ready in {app.instance_path} (a {role}).")
+    click.echo(_("Instance ready in %(folder)s (a hub).", folder=app.instance_path) if role == "hub"
+               else _("Instance ready in %(folder)s (a box).", folder=app.instance_path))
 
 
 def ensure_coordinator(app) -> None:
@@ -67,49 +70,52 @@ def ensure_coordinator(app) -> None:
             return
         password = secrets.token_urlsafe(9)
         _add_user(db, "coordinator", password, "coordinator")
-    click.echo("This box had no coordinator, so a demo one was created:")
-    click.echo("  username: coordinator")
-    click.echo(f"  password: {password}")
+    click.echo(_("This box had no coordinator, so a demo one was created:"))
+    click.echo("  " + _("username: %(name)s", name="coordinator"))
+    click.echo("  " + _("password: %(password)s", password=password))
 
 
-@cli.command()
-@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
-@click.option("--threads", default=4, show_default=True, type=int, help="Worker threads.")
+@cli.command(help=_("Serve the courses with the production server (waitress)."))
+@click.option("--host", default="0.0.0.0", show_default=True, help=_("Address to listen on."))
+@click.option("--port", default=8080, show_default=True, type=int, help=_("Port to listen on."))
+@click.option("--threads", default=4, show_default=True, type=int, help=_("Worker threads."))
 def serve(host, port, threads):
-    """Serve the courses with the production server (waitress)."""
     from . import server
 
     server.return_large_blocks_to_the_system()
     app = make_app()
     ensure_coordinator(app)
     catalog = app.extensions["trainer"].library.catalog
-    click.echo(f"{len(catalog.courses)} courses loaded from {app.config['COURSES_DIR']}"
-               + (f", {len(catalog.problems)} problems (see Course problems)"
-                  if catalog.problems else ""))
+    click.echo(_("%(courses)d courses loaded from %(folder)s.", courses=len(catalog.courses),
+                 folder=app.config["COURSES_DIR"]))
+    if catalog.problems:
+        click.echo(_("%(problems)d problems: see Course problems, or run trainer check.",
+                     problems=len(catalog.problems)))
     shown = "localhost" if host in ("0.0.0.0", "::") else host
-    click.echo(f"Serving on http://{shown}:{port}  (Ctrl+C stops)")
+    click.echo(_("Serving on %(url)s (Ctrl+C stops)", url=f"http://{shown}:{port}"))
     sys.stdout.flush()
     server.serve(app, host, port, threads)
 
 
-@cli.command()
+@cli.command(help=_("Check courses (a folder of courses, or one course); one line per problem, "
+                    "exit 1 on any error."))
 @click.argument("courses_dir", required=False, type=click.Path(path_type=Path))
 def check(courses_dir):
-    """Check courses; one line per problem, exit 1 on any error."""
-    from .courses.catalog import load_catalog
+    from .courses.catalog import load_catalog, load_one_course
 
     folder = courses_dir or Path(os.environ.get("TRAINER_COURSES_DIR", "courses"))
     if not folder.is_dir():
-        raise Failure(f"{folder} is not a folder of courses")
-    catalog = load_catalog(folder)
+        raise Failure(_("%(folder)s is not a folder of courses.", folder=folder))
+    catalog = load_one_course(folder) if (folder / "course.md").is_file() else load_catalog(folder)
     catalog.problems.extend(_type_changes(catalog))
     for problem in sorted(catalog.problems, key=lambda p: (str(p.path), p.line, p.col)):
         click.echo(str(problem))
     errors = len(catalog.problems.errors)
     warnings = len(catalog.problems) - errors
-    click.echo(f"{len(catalog.courses)} courses, {errors} errors, {warnings} warnings",
-               err=True)
+    translated = sum(len(course.translations) for course in catalog.courses.values())
+    click.echo(_("%(courses)d courses, %(translations)d translations, %(errors)d errors, "
+                 "%(warnings)d warnings", courses=len(catalog.courses), translations=translated,
+                 errors=errors, warnings=warnings), err=True)
     sys.exit(1 if errors else 0)
 
 
@@ -130,19 +136,20 @@ def _type_changes(catalog):
         db.close()
 
 
-@cli.command("import-gift")
+@cli.command("import-gift", help=_("Turn a Moodle GIFT or Aiken file into native ```quiz "
+                                   "blocks to edit."))
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the quiz blocks here (default: print them).")
+              help=_("Write the quiz blocks here (default: print them)."))
 def import_gift(source, out):
-    """Turn a Moodle GIFT or Aiken file into native ```quiz blocks to edit."""
     from .courses.banks import is_aiken, native_markdown
     from .courses.problems import display_path
 
     try:
         text = source.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise Failure(f"{source} is not UTF-8 text; save it as UTF-8 and try again") from None
+        raise Failure(_("%(file)s is not UTF-8 text; save it as UTF-8 and try again.",
+                        file=source)) from None
     markdown, issues = native_markdown(text, aiken=is_aiken(source, text))
     for issue in issues:
         click.echo(f"{display_path(source)}:{issue.line}:1: {issue.severity}[{issue.code}]: "
@@ -150,17 +157,17 @@ def import_gift(source, out):
     questions = markdown.count("quiz\n")
     if out:
         out.write_text(markdown, encoding="utf-8")
-        click.echo(f"{questions} questions written to {out}", err=True)
+        click.echo(_("%(count)d questions written to %(file)s.", count=questions, file=out),
+                   err=True)
     else:
         click.echo(markdown, nl=False)
     sys.exit(1 if any(issue.severity == "error" for issue in issues) else 0)
 
 
-@cli.command()
+@cli.command(help=_("Write a consistent copy of the database, also while the box is serving."))
 @click.argument("target", type=click.Path(path_type=Path))
-@click.option("--force", is_flag=True, help="Replace the file if it exists.")
+@click.option("--force", is_flag=True, help=_("Replace the file if it exists."))
 def backup(target, force):
-    """Write a consistent copy of the database, also while the box is serving."""
     from .backup import BackupError, copy_database
     from .db import get_db
 
@@ -170,25 +177,25 @@ def backup(target, force):
             made = copy_database(get_db(), target, overwrite=force)
         except BackupError as error:
             raise Failure(str(error)) from None
-    click.echo(f"Backed up {made.size / 1_000_000:.1f} MB to {made.path} (integrity ok).")
+    click.echo(_("Backed up %(size)s MB to %(file)s (integrity ok).",
+                 size=f"{made.size / 1_000_000:.1f}", file=made.path))
 
 
-@cli.group()
+@cli.group(help=_("Add and list accounts."))
 def users():
-    """Add and list accounts."""
+    pass
 
 
-@cli.group()
+@cli.group(help=_("Add and list groups (a trainer's classes)."))
 def groups():
-    """Add and list groups (a trainer's classes)."""
+    pass
 
 
-@groups.command("add")
+@groups.command("add", help=_("Create a group."))
 @click.argument("name")
-@click.option("--trainer", "trainers", multiple=True, help="Username of a trainer who follows "
-              "the group (repeat for more).")
+@click.option("--trainer", "trainers", multiple=True, help=_("Username of a trainer who follows "
+              "the group (repeat for more)."))
 def groups_add(name, trainers):
-    """Create a group."""
     from . import accounts
     from .db import get_db
 
@@ -199,18 +206,17 @@ def groups_add(name, trainers):
         for username in trainers:
             user = accounts.find_by_username(db, username)
             if user is None:
-                raise Failure(f"there is no account {username}")
+                raise Failure(_("There is no account %(name)s.", name=username))
             ids.append(user.id)
         try:
             accounts.create_group(db, name, ids, None)
         except accounts.AccountError as error:
             raise Failure(str(error)) from None
-    click.echo(f"group {name} created.")
+    click.echo(_("Group %(name)s created.", name=name))
 
 
-@groups.command("list")
+@groups.command("list", help=_("List the groups with their trainers."))
 def groups_list():
-    """List the groups with their trainers."""
     from . import accounts, queries
     from .db import get_db
 
@@ -232,15 +238,14 @@ def _add_user(db, username, password, role, display_name=""):
         raise Failure(str(error)) from None
 
 
-@users.command("add")
+@users.command("add", help=_("Create an account."))
 @click.option("--username", required=True)
-@click.option("--password", required=True, help="Password or PIN (at least 4 characters).")
+@click.option("--password", required=True, help=_("Password or PIN (at least 4 characters)."))
 @click.option("--role", type=click.Choice(["learner", "trainer", "coordinator"]),
               default="learner", show_default=True)
-@click.option("--name", "display_name", default="", help="The name shown to trainers.")
-@click.option("--group", default="", help="Put the learner in this group (made if new).")
+@click.option("--name", "display_name", default="", help=_("The name shown to trainers."))
+@click.option("--group", default="", help=_("Put the learner in this group (made if new)."))
 def users_add(username, password, role, display_name, group):
-    """Create an account."""
     from . import accounts
     from .db import get_db, immediate
 
@@ -253,17 +258,19 @@ def users_add(username, password, role, display_name, group):
                 with immediate(db):
                     group_id = accounts.group_named(db, group, None)
             except accounts.AccountError as error:
-                raise Failure(f"{username} was created, but not put in a group: {error}") \
-                    from None
+                raise Failure(_("%(name)s was created, but not put in a group: %(error)s",
+                                name=username, error=error)) from None
             accounts.move_to_group(db, user_id, group_id, None)
-    click.echo(f"{role} {username.strip().lower()} created" + (f" in group {group}." if group
-                                                                else "."))
+    name = username.strip().lower()
+    click.echo(_("Account %(name)s (%(role)s) created in group %(group)s.", name=name, role=role,
+                 group=group) if group else
+               _("Account %(name)s (%(role)s) created.", name=name, role=role))
 
 
-@users.command("import")
+@users.command("import", help=_("Create learners from a CSV file (username, name, password, "
+                                "group): all, or none."))
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def users_import(source):
-    """Create learners from a CSV file (username, name, password, group): all, or none."""
     from . import accounts, roster
     from .courses.problems import display_path
     from .db import get_db
@@ -279,20 +286,19 @@ def users_import(source):
             for error in row.errors:
                 click.echo(f"{display_path(source)}:{row.line}: {error}", err=True)
         if not preview.ok:
-            raise Failure("nothing was imported; correct the file and run the command again")
+            raise Failure(_("Nothing was imported. Correct the file and run the command again."))
         people = [{"username": r.username, "password": r.password, "role": r.role,
                    "name": r.name, "group": r.group} for r in preview.rows]
         try:
             count = accounts.create_users(db, people, None)
         except accounts.AccountError as error:
-            raise Failure(f"nothing was imported: {error}") from None
-    click.echo(f"{count} learners created.")
+            raise Failure(_("Nothing was imported: %(error)s", error=error)) from None
+    click.echo(_("%(count)d learners created.", count=count))
 
 
-@users.command("list")
-@click.option("--json", "as_json", is_flag=True, help="One JSON list, for scripts.")
+@users.command("list", help=_("List the accounts."))
+@click.option("--json", "as_json", is_flag=True, help=_("One JSON list, for scripts."))
 def users_list(as_json):
-    """List the accounts."""
     from .accounts import list_users
     from .db import get_db
 
@@ -304,7 +310,7 @@ def users_list(as_json):
                                 "role": u.role, "active": u.active} for u in people]))
         return
     for user in people:
-        status = "" if user.active else "  (deactivated)"
+        status = "" if user.active else "  " + _("(deactivated)")
         click.echo(f"{user.role:<12} {user.username:<24} {user.display_name}{status}")
 
 
@@ -316,5 +322,5 @@ def main() -> None:
     except Exception as error:  # a person reads this; TRAINER_DEBUG=1 shows the traceback
         if os.environ.get("TRAINER_DEBUG"):
             raise
-        click.echo(f"error: {error}", err=True)
+        click.echo(_("error: %(error)s", error=error), err=True)
         sys.exit(1)

@@ -249,3 +249,8 @@ def m008_event_lookups(db: Database) -> None:
 @MIGRATIONS()
 def m009_recent_answers(db: Database) -> None:
     db.execute("CREATE INDEX answers_recent ON answers (user_id, hlc)")
+
+
+@MIGRATIONS()
+def m010_user_language(db: Database) -> None:
+    db.execute("ALTER TABLE users ADD COLUMN language TEXT NOT NULL DEFAULT ''")

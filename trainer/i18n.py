@@ -1,33 +1,96 @@
-"""Which language a page is in, and the Babel set-up that translates it."""
+"""Which language a page is in, the Babel set-up that translates it, and locale formatting.
+
+A page's language is, in this order: the signed-in person's saved choice, the language picked
+from the menu (a cookie, so it holds before sign-in), the browser's Accept-Language, then the
+box's default. The command line follows LANGUAGE, LC_ALL, LC_MESSAGES or LANG, like gettext.
+"""
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
 
 import flask_babel
+from babel import Locale, UnknownLocaleError, support
+from babel.dates import format_date, format_skeleton
+from babel.numbers import format_decimal, format_percent
 from flask import g, has_request_context, request
 from flask_babel import Babel
 
-TRANSLATIONS = Path(__file__).parent / "translations"
+TRANSLATIONS = Path(__file__).parent / "translations"  # compiled catalogs (.mo), built
 RIGHT_TO_LEFT = {"ar", "fa", "he", "ur"}
+LANGUAGE_COOKIE = "trainer_language"
+LANGUAGE_COOKIE_DAYS = 400
 
 
 @cache
-def available_languages() -> list[str]:
+def available_languages() -> tuple[str, ...]:
+    """English and every language with a compiled catalog."""
     found = {p.parent.parent.name for p in TRANSLATIONS.glob("*/LC_MESSAGES/messages.mo")}
-    return sorted(found | {"en"})
+    return tuple(sorted(found | {"en"}))
+
+
+def base_language(code: str) -> str:
+    """'fr' for 'fr', 'fr_FR', 'fr-CA' or 'fr_FR.UTF-8'."""
+    return code.split(".")[0].replace("-", "_").split("_")[0].lower()
+
+
+@cache
+def language_name(code: str, in_language: str | None = None) -> str:
+    """A language's name, in itself by default ("Français", for a menu) or as written in a
+    sentence of another language ("anglais")."""
+    try:
+        name = Locale.parse(code.replace("-", "_")).get_display_name(in_language or code) \
+            or code
+    except (UnknownLocaleError, ValueError):
+        return code
+    return name if in_language else name[:1].upper() + name[1:]
+
+
+def command_line_language() -> str:
+    for variable in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        for value in os.environ.get(variable, "").split(":"):
+            if value and value not in ("C", "POSIX") and not value.startswith("C."):
+                language = base_language(value)
+                return language if language in available_languages() else "en"
+    return "en"
+
+
+@cache
+def command_line_catalog(language: str) -> support.NullTranslations:
+    return support.Translations.load(str(TRANSLATIONS), [language], "messages")
+
+
+def command_line_gettext(text: str, **values) -> str:
+    """A message for the person at the command line, in their language (LANG)."""
+    translated = command_line_catalog(command_line_language()).ugettext(text)
+    return translated % values if values else translated
+
+
+def chosen_language(user, cookie: str | None, accepted, default: str) -> str:
+    """The page language from what is known about the request, in the documented order."""
+    languages = available_languages()
+    saved = getattr(user, "language", "") if user is not None else ""
+    for candidate in (saved, cookie):
+        if candidate in languages:
+            return candidate
+    return accepted.best_match(languages) or (default if default in languages else "en")
+
+
+def remember_language(response, language: str) -> None:
+    response.set_cookie(LANGUAGE_COOKIE, language, max_age=LANGUAGE_COOKIE_DAYS * 86400,
+                        httponly=True, samesite="Lax")
 
 
 def select_locale() -> str:
-    """The box default, unless the browser asks for a language the box has."""
-    if not has_request_context():  # the command line: messages in the default language
-        return "en"
-    languages = available_languages()
-    box = getattr(g, "box", None) or {}
-    default = box.get("default_language", "en")
-    return request.accept_languages.best_match(languages) or (
-        default if default in languages else "en")
+    if not has_request_context():
+        return command_line_language()
+    box = g.get("box") or {}
+    return chosen_language(g.get("user"), request.cookies.get(LANGUAGE_COOKIE),
+                           request.accept_languages, box.get("default_language", "en"))
 
 
 def translations():
@@ -41,13 +104,47 @@ def translations():
 
 
 def page_language() -> str:
+    if not has_request_context():
+        return str(flask_babel.get_locale() or "en")
     if "_language" not in g:
         g._language = str(flask_babel.get_locale())
     return g._language
 
 
-def text_direction() -> str:
-    return "rtl" if page_language().split("_")[0] in RIGHT_TO_LEFT else "ltr"
+def text_direction(language: str | None = None) -> str:
+    return "rtl" if base_language(language or page_language()) in RIGHT_TO_LEFT else "ltr"
+
+
+# Numbers and dates, written the way the page's language writes them (digits stay 0-9).
+
+def percent(fraction: float | None) -> str:
+    """0.725 -> "73%" in English, "73 %" in French."""
+    if fraction is None:
+        return "–"
+    whole = Decimal(repr(float(fraction) * 100)).quantize(Decimal(1), ROUND_HALF_UP)
+    return format_percent(whole / 100, locale=page_language())
+
+
+def number(value: float, decimals: int = 1) -> str:
+    """2.5 -> "2.5" in English, "2,5" in French; at most `decimals` decimals."""
+    pattern = "#,##0" + ("." + "#" * decimals if decimals else "")
+    return format_decimal(value, pattern, locale=page_language())
+
+
+def date_time(moment: datetime) -> str:
+    """Nov 26, 2026, 09:30 in English; 26 nov. 2026, 09:30 in French (24-hour clock)."""
+    language = page_language()
+    pattern = Locale.parse(language).datetime_formats["medium"]
+    return pattern.format(format_skeleton("Hm", moment, locale=language),
+                          format_date(moment, "medium", locale=language))
+
+
+def date(moment: datetime) -> str:
+    return format_date(moment, "medium", locale=page_language())
+
+
+def from_timestamp(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def init_app(app) -> None:
@@ -58,4 +155,7 @@ def init_app(app) -> None:
         lambda singular, plural, n: translations().ungettext(singular, plural, n),
         newstyle=True,
     )
-    app.jinja_env.globals.update(page_language=page_language, text_direction=text_direction)
+    app.jinja_env.globals.update(page_language=page_language, text_direction=text_direction,
+                                 language_name=language_name,
+                                 available_languages=available_languages)
+    app.jinja_env.filters.update(percent=percent, number=number)

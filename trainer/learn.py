@@ -40,11 +40,16 @@ def library():
     return current_app.extensions["trainer"].library
 
 
+def catalog():
+    """The courses, each in the page's language where it is translated."""
+    return library().catalog.in_language(page_language())
+
+
 def course_or_404(course_id: str):
     course = library().catalog.courses.get(course_id)
     if course is None:
         abort(404)
-    return course
+    return course.in_language(page_language())
 
 
 def lesson_or_404(course_id: str, lesson_id: str):
@@ -55,24 +60,28 @@ def lesson_or_404(course_id: str, lesson_id: str):
     return course, lesson
 
 
-def media_url(course_id: str, relative: str, version: str) -> str:
-    return f"/courses/{course_id}/media/{relative}?v={version}"
+def media_url(course, relative: str) -> str:
+    """Where a file below a course's (or a translation's) media/ folder is served."""
+    if course.original is not None:
+        return (f"/courses/{course.id}/translations/{course.language}/media/{relative}"
+                f"?v={course.media_version}")
+    return f"/courses/{course.id}/media/{relative}?v={course.media_version}"
 
 
 @bp.get("/")
 @login_required
 def home():
-    catalog, db = library().catalog, get_db()
+    courses, db = catalog(), get_db()
     marks, answered = queries.lesson_marks(db, g.user.id), queries.attempts(db, g.user.id)
     results = {course.id: queries.course_results(course, marks, answered.get(course.id, {}))
-               for course in catalog.ordered()}
+               for course in courses.ordered()}
     cards = [(course, queries.course_progress(course, results[course.id]))
-             for course in catalog.ordered()]
+             for course in courses.ordered()]
     activity = {key: mark.last_active_hlc for key, mark in marks.items()}
     for key, hlc in queries.last_answer_hlc(db, g.user.id).items():
         activity[key] = max(activity.get(key, 0), hlc)
     return render_template("learn/home.html", cards=cards,
-                           resume=queries.continue_point(catalog, activity, results))
+                           resume=queries.continue_point(courses, activity, results))
 
 
 @bp.get("/courses/<course_id>")
@@ -207,7 +216,22 @@ def certificate(course_id: str):
 
 @bp.get("/courses/<course_id>/media/<path:filename>")
 def media(course_id: str, filename: str):
-    course = course_or_404(course_id)
+    course = library().catalog.courses.get(course_id)
+    if course is None:
+        abort(404)
+    return send_media(course, filename)
+
+
+@bp.get("/courses/<course_id>/translations/<language>/media/<path:filename>")
+def translated_media(course_id: str, language: str, filename: str):
+    course = library().catalog.courses.get(course_id)
+    translation = course and course.translations.get(language)
+    if not translation:
+        abort(404)
+    return send_media(translation, filename)
+
+
+def send_media(course, filename: str):
     fresh = request.args.get("v") == course.media_version
     # send_from_directory refuses any path that would leave the media folder.
     response = send_from_directory(

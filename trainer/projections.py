@@ -10,7 +10,8 @@ from sqlite_utils import Database
 
 TABLES = ("lww", "users", "groups", "signins", "lesson_progress", "answers", "signoffs",
           "completions")
-USER_FIELDS = ("username", "display_name", "role", "password_hash", "active", "group_id")
+USER_FIELDS = ("username", "display_name", "role", "password_hash", "active", "group_id",
+               "language")
 FOLDS: dict[str, Callable] = {}
 
 
@@ -66,12 +67,14 @@ def _refresh_user(db: Database, user_id: str) -> None:
     values["display_name"] = values["display_name"] or ""
     values["role"] = values["role"] or "learner"
     values["password_hash"] = values["password_hash"] or ""
+    values["language"] = values["language"] or ""
     values["active"] = 1 if values["active"] in (None, True, 1) else 0
     created = min(hlc for _, _, hlc in rows)
     db.execute(
         "INSERT INTO users (id, username, display_name, role, password_hash, active, group_id,"
-        " created_hlc) VALUES (:id, :username, :display_name, :role, :password_hash, :active,"
-        " :group_id, :created) ON CONFLICT (id) DO UPDATE SET username = excluded.username,"
+        " language, created_hlc) VALUES (:id, :username, :display_name, :role, :password_hash,"
+        " :active, :group_id, :language, :created) ON CONFLICT (id) DO UPDATE SET"
+        " username = excluded.username, language = excluded.language,"
         " display_name = excluded.display_name, role = excluded.role,"
         " password_hash = excluded.password_hash, active = excluded.active,"
         " group_id = excluded.group_id, created_hlc = excluded.created_hlc",

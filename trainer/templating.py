@@ -7,11 +7,12 @@ once too, not on every page that uses them."""
 from __future__ import annotations
 
 import hashlib
-import time
 from functools import cache, lru_cache
 from pathlib import Path
 
 from flask import request, url_for
+
+from . import clock, i18n
 
 STATIC = Path(__file__).parent / "static"
 
@@ -39,20 +40,15 @@ def static_url(filename: str) -> str:
     return cached_url_for("static", filename=filename, v=static_version(filename))
 
 
-def hlc_time(hlc: int) -> str:
-    """An event's time as 2026-11-26 09:30 (UTC)."""
-    from .exports import iso_time
-
-    return iso_time(hlc)
-
-
-def backup_time(seconds: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
+def hlc_moment(hlc: int):
+    return i18n.from_timestamp(clock.to_ms(hlc) / 1000)
 
 
 def init_app(app) -> None:
-    app.jinja_env.filters.update(hlc_time=hlc_time, hlc_date=lambda hlc: hlc_time(hlc)[:10],
-                                 backup_time=backup_time)
+    app.jinja_env.filters.update(
+        hlc_time=lambda hlc: i18n.date_time(hlc_moment(hlc)),
+        hlc_date=lambda hlc: i18n.date(hlc_moment(hlc)),
+        backup_time=lambda seconds: i18n.date_time(i18n.from_timestamp(seconds)))
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True  # lighter pages on the air
     app.jinja_env.globals.update(static_url=static_url, url_for=cached_url_for)
 

@@ -9,9 +9,8 @@ from pathlib import Path
 from . import quiz
 from .aiken import aiken_to_native
 from .gift import gift_to_native
-from .lessons import read_source
 from .model import Lesson
-from .problems import Problems
+from .problems import Problems, read_source
 
 BANK_SUFFIXES = (".gift", ".aiken")
 NON_SLUG = re.compile(r"[^a-z0-9]+")

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from . import frontmatter
 from .banks import bank_lessons
-from .lessons import lesson_id_of, load_lesson, pass_mark_problem, read_source, report_nested_quiz
+from .lessons import lesson_id_of, load_lesson, pass_mark_problem, report_nested_quiz
 from .model import Course
-from .problems import Problems, did_you_mean
+from .problems import Problems, did_you_mean, read_source
+from .translations import load_translations
 
 COURSE_FILE = "course.md"
 COURSE_ID = re.compile(r"^[a-z0-9-]+$")
@@ -30,6 +31,11 @@ class Catalog:
 
     def ordered(self) -> list[Course]:
         return sorted(self.courses.values(), key=lambda course: course.title.lower())
+
+    def in_language(self, language: str) -> Catalog:
+        """Every course as read in `language`: translated where a translation exists."""
+        return Catalog({course_id: course.in_language(language)
+                        for course_id, course in self.courses.items()}, self.problems)
 
 
 def course_folders(courses_dir: Path) -> list[Path]:
@@ -55,6 +61,15 @@ def load_catalog(courses_dir: Path) -> Catalog:
                                    f"'{course.id}' is already used by {first_seen[course.id]}")
             continue
         first_seen[course.id] = folder / COURSE_FILE
+        catalog.courses[course.id] = course
+    return catalog
+
+
+def load_one_course(folder: Path) -> Catalog:
+    """A catalog of the single course in `folder` (a course folder, not a folder of them)."""
+    catalog = Catalog()
+    course = load_course(folder, catalog.problems)
+    if course is not None:
         catalog.courses[course.id] = course
     return catalog
 
@@ -87,6 +102,7 @@ def load_course(folder: Path, problems: Problems) -> Course | None:
                            "questions belong in lesson files: this quiz block in course.md "
                            "is not shown")
     _load_lessons(course, front, problems)
+    load_translations(course, problems)
     return course
 
 

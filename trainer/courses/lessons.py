@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import banks, frontmatter, quiz
 from .model import Lesson
-from .problems import Problems, did_you_mean
+from .problems import Problems, did_you_mean, read_source
 
 LESSON_FILE = re.compile(r"^(?:(\d+)-)?(.+)\.md$")
 LESSON_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -40,18 +40,6 @@ def pass_mark_problem(value: object) -> str | None:
             and int(match.group(2)) <= int(match.group(3)):
         return None
     return f"pass_mark '{value}': write a percentage like 75% or a fraction like 3/4"
-
-
-def read_source(path: Path, problems: Problems, code: str) -> str | None:
-    """A course file's text, or None with a problem when it cannot be read as UTF-8 text."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        problems.error(path, 1, 1, code, f"the file is not UTF-8 text (byte {error.start}); "
-                       "save it as UTF-8 in your editor")
-    except OSError as error:
-        problems.error(path, 1, 1, code, f"the file cannot be read: {error.strerror}")
-    return None
 
 
 def load_lesson(path: Path, course_dir: Path, problems: Problems) -> Lesson | None:
@@ -177,9 +165,12 @@ def _check_images(line: str, number: int, lesson: Lesson, course_dir: Path,
             problems.warning(lesson.path, number, col, "W402", f"remote image {src} will not "
                              "load offline; copy it into media/")
         elif not src.lower().startswith("data:"):
-            target = (lesson.path.parent / src.split("#")[0].split("?")[0]).resolve()
+            relative = src.split("#")[0].split("?")[0]
+            target = (lesson.path.parent / relative).resolve()
             if not target.is_relative_to(course_dir.resolve()):
                 problems.error(lesson.path, number, col, "W403", f"image '{src}' is outside "
                                "the course folder; copy it into media/")
-            elif not target.is_file():
+            elif not target.is_file() and not (lesson.path.parent != course_dir
+                                               and (course_dir / relative).is_file()):
+                # (a translation may use the course's own image)
                 problems.warning(lesson.path, number, col, "W401", f"image '{src}' not found")

@@ -21,7 +21,7 @@ RENDER_CACHE_SIZE = 512
 def lesson_key(course: Course, lesson: Lesson) -> tuple:
     """What a lesson's rendering depends on: its text, which of its questions loaded (the
     checks may drop one), where it lives and the course's media."""
-    return ("lesson", course.id, lesson.id, lesson.hash, course.media_version,
+    return ("lesson", course.id, course.language, lesson.id, lesson.hash, course.media_version,
             tuple(question.id for question in lesson.questions))
 
 
@@ -45,7 +45,7 @@ class CourseLibrary:
     def __init__(self, courses_dir: Path, interval: float, url_for_media):
         self.courses_dir = Path(courses_dir)
         self.interval = interval
-        self.url_for_media = url_for_media  # (course_id, relative path, version) -> URL
+        self.url_for_media = url_for_media  # (course, path relative to its media/) -> URL
         self._lock = threading.Lock()  # one reload at a time
         self._renders_lock = threading.Lock()  # never waits for a reload
         self._renders: OrderedDict[tuple, RenderedLesson] = OrderedDict()
@@ -94,13 +94,18 @@ class CourseLibrary:
             html, _toc = render(text)
             return sanitize.clean(html, lambda src: self.image_url(course, course.path, src))
 
-        return self.memo(("text", course.id, digest, course.media_version), make)
+        return self.memo(("text", course.id, course.language, digest, course.media_version),
+                         make)
 
     def image_url(self, course: Course, base: Path, src: str) -> str | None:
-        """The URL of a relative image under the course's media/, or None when there is none."""
-        media = (course.path / "media").resolve()
-        target = (base / src.split("#")[0].split("?")[0]).resolve()
-        if not target.is_relative_to(media) or not target.is_file():
-            return None
-        relative = quote(target.relative_to(media).as_posix())
-        return self.url_for_media(course.id, relative, course.media_version)
+        """The URL of a relative image under the course's media/, or None when there is none.
+        A translation's lessons look in its own media/ first, then in the course's."""
+        places = [(course, base)]
+        if course.original is not None:
+            places.append((course.original, course.original.path / base.relative_to(course.path)))
+        for owner, folder in places:
+            media = (owner.path / "media").resolve()
+            target = (folder / src.split("#")[0].split("?")[0]).resolve()
+            if target.is_relative_to(media) and target.is_file():
+                return self.url_for_media(owner, quote(target.relative_to(media).as_posix()))
+        return None

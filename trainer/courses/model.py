@@ -41,6 +41,26 @@ class Course:
     completion: str = "all-lessons-passed"
     lessons: list[Lesson] = field(default_factory=list)
     media_version: str = ""  # changes whenever a file in media/ changes
+    translations: dict[str, Course] = field(default_factory=dict)  # by language code
+    original: Course | None = None  # set on a translation: the course it translates
+
+    def in_language(self, language: str) -> Course:
+        """This course as read in `language`: its translation there, else itself."""
+        if language == self.language:
+            return self
+        return self.translations.get(language) or self.translations.get(
+            language.split("_")[0].split("-")[0]) or self
+
+    def language_of(self, lesson: Lesson) -> str:
+        """The language a lesson is written in: a translation falls back to the original's
+        lessons where it has none of its own."""
+        if self.original is not None and lesson.path.parent != self.path:
+            return self.original.language
+        return self.language
+
+    @property
+    def languages(self) -> list[str]:
+        return [self.language, *sorted(self.translations)]
 
     def lesson(self, lesson_id: str) -> Lesson | None:
         return next((lesson for lesson in self.lessons if lesson.id == lesson_id), None)

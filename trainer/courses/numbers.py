@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cache
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import get_decimal_symbol
 
 PREFIXES = {
     "T": Decimal("1e12"), "G": Decimal("1e9"), "M": Decimal("1e6"), "k": Decimal("1e3"),
@@ -15,7 +19,6 @@ PREFIXES = {
 SI_UNITS = {"A", "V", "W", "Wh", "Ah", "VA", "Ω", "ohm", "Hz", "m", "g", "s", "F", "H", "J",
             "C", "Pa", "B", "bit", "bit/s", "b/s", "B/s", "bps", "m²", "m2"}
 LARGEST_EXPONENT = 30  # 1e±30 covers any quantity in a course; bigger would not be a measurement
-COMMA_LANGUAGES = {"fr", "es", "pt", "de", "it", "nl", "sw", "ar", "ru", "pl", "id", "tr", "vi"}
 NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 QUANTITY = re.compile(r"^\s*(?P<number>[+-]?[\d.,\s]*\d[\d.,]*(?:[eE][+-]?\d+)?)\s*"
                       r"(?P<unit>\S*)\s*$")
@@ -35,8 +38,13 @@ class Unit:
     base: str
 
 
+@cache
 def uses_decimal_comma(language: str) -> bool:
-    return language.split("-")[0].split("_")[0].lower() in COMMA_LANGUAGES
+    """Whether the language writes 3,5 for three and a half (CLDR's data, through Babel)."""
+    try:
+        return get_decimal_symbol(Locale.parse(language.replace("-", "_"))) == ","
+    except (UnknownLocaleError, ValueError):
+        return False
 
 
 def parse_number(text: str, decimal_comma: bool = False) -> Decimal:

@@ -56,3 +56,15 @@ def did_you_mean(word: str, choices) -> str:
     """" (did you mean 'x'?)" when a choice is close to the word, else ""."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def read_source(path: Path, problems: Problems, code: str) -> str | None:
+    """A course file's text, or None with a problem when it cannot be read as UTF-8 text."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        problems.error(path, 1, 1, code, f"the file is not UTF-8 text (byte {error.start}); "
+                       "save it as UTF-8 in your editor")
+    except OSError as error:
+        problems.error(path, 1, 1, code, f"the file cannot be read: {error.strerror}")
+    return None
