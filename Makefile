@@ -3,13 +3,38 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
 
-.PHONY: serve test check code-css clean
+LANGUAGES = fr es pt sw ar
+CATALOGS = $(foreach lang,$(LANGUAGES),translations/$(lang)/LC_MESSAGES/messages.po)
+# Compiled catalogs live inside the package, so an installed trainer finds them; built, never
+# edited, never committed.
+COMPILED = $(patsubst translations/%.po,trainer/translations/%.mo,$(CATALOGS))
 
-serve: $(VENV)/.installed  ## install into .venv and serve the bundled courses on :8080
+.PHONY: serve test check code-css translations clean
+
+serve: $(VENV)/.installed $(COMPILED)  ## install into .venv and serve the bundled courses on :8080
 	$(BIN)/trainer serve
 
-test: $(VENV)/.test-installed  ## install the test dependencies and run every test
+test: $(VENV)/.test-installed $(COMPILED)  ## install the test dependencies and run every test
 	$(BIN)/python -m pytest
+
+translations: $(VENV)/.installed  ## extract the interface's messages, update every catalog, compile
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location \
+		--sort-output --project=trainer --copyright-holder="the trainer authors" \
+		-o translations/messages.pot trainer
+	for lang in $(LANGUAGES); do \
+		if [ -f translations/$$lang/LC_MESSAGES/messages.po ]; then \
+			$(BIN)/pybabel update --no-wrap -i translations/messages.pot \
+				-d translations -l $$lang; \
+		else \
+			$(BIN)/pybabel init --no-wrap -i translations/messages.pot \
+				-d translations -l $$lang; \
+		fi; \
+	done
+	$(MAKE) $(COMPILED)
+
+trainer/translations/%.mo: translations/%.po $(VENV)/.installed
+	mkdir -p $(dir $@)
+	$(BIN)/pybabel compile -i $< -o $@
 
 check: $(VENV)/.installed  ## check the bundled courses
 	$(BIN)/trainer check courses
@@ -28,4 +53,4 @@ $(VENV)/.test-installed: $(VENV)/.installed
 	touch $@
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache trainer/translations

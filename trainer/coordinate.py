@@ -29,7 +29,7 @@ from .accounts import STAFF, role_required
 from .courses.catalog import type_changes
 from .db import get_db
 from .i18n import available_languages
-from .learn import library
+from .learn import library, localized_catalog
 
 bp = Blueprint("coordinate", __name__, url_prefix="/coordinate")
 LEARNERS_PAGE = 40  # learners per page on the Groups page
@@ -41,7 +41,7 @@ LARGEST_IMPORT = 200  # accounts per import: each password takes ~50 ms to hash
 def dashboard():
     db = get_db()
     now = clock.tick(0, clock.now_ms())
-    catalog = library().catalog
+    catalog = localized_catalog()
     courses = queries.course_figures(db, catalog)
     activity = queries.weekly_activity(db, now)
     completion_chart = charts.bar_chart(

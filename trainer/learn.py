@@ -40,7 +40,7 @@ def library():
     return current_app.extensions["trainer"].library
 
 
-def catalog():
+def localized_catalog():
     """The courses, each in the page's language where it is translated."""
     return library().catalog.in_language(page_language())
 
@@ -71,7 +71,7 @@ def media_url(course, relative: str) -> str:
 @bp.get("/")
 @login_required
 def home():
-    courses, db = catalog(), get_db()
+    courses, db = localized_catalog(), get_db()
     marks, answered = queries.lesson_marks(db, g.user.id), queries.attempts(db, g.user.id)
     results = {course.id: queries.course_results(course, marks, answered.get(course.id, {}))
                for course in courses.ordered()}

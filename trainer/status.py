@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 
 from . import __version__, certificates
 from .db import get_db
-from .learn import library
+from .learn import library, localized_catalog
 
 bp = Blueprint("status", __name__)
 
@@ -28,7 +28,7 @@ def verify_form():
 @bp.get("/verify/<code>")
 def verify(code: str):
     found = certificates.find_by_code(get_db(), current_app.config["SECRET_KEY"], code[:40])
-    course = library().catalog.courses.get(found["course_id"]) if found else None
+    course = localized_catalog().courses.get(found["course_id"]) if found else None
     return render_template("verify.html", code=code[:40], found=found, course=course,
                            checked=True), 200 if found else 404
 

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from . import accounts, certificates, charts, events, exports, progress, queries
 from .accounts import STAFF, role_required
 from .db import get_db
-from .learn import lesson_fragments, lesson_or_404, library
+from .learn import lesson_fragments, lesson_or_404, library, localized_catalog
 
 bp = Blueprint("teach", __name__, url_prefix="/teach")
 VERDICTS = ("passed", "redo")
@@ -30,7 +30,7 @@ LONGEST_COMMENT = 1000
 
 def task_of(item: dict):
     """(course, lesson, rendered question) of a pending task, or None if it left the course."""
-    course = library().catalog.courses.get(item["course_id"])
+    course = localized_catalog().courses.get(item["course_id"])
     lesson = course.lesson(item["lesson_id"]) if course else None
     question = library().rendered(course, lesson).question(item["question_id"]) \
         if lesson else None
@@ -70,7 +70,7 @@ def sign_off(answer_id: str):
         flash(_("This task was already signed off, or the learner has done it again since."),
               "info")
         return redirect(url_for("teach.signoffs"))
-    course = library().catalog.courses.get(answer["course_id"])
+    course = localized_catalog().courses.get(answer["course_id"])
     lesson = course.lesson(answer["lesson_id"]) if course else None
     if lesson is not None:
         certificates.record_if_complete(db, answer["user_id"], course, lesson)
@@ -88,7 +88,7 @@ def followed_group_or_404(group_id: str) -> dict:
 
 def course_from_args(learners: list | None = None):
     """The course asked for; else the one the group is busy with; else the first."""
-    catalog = library().catalog
+    catalog = localized_catalog()
     courses = catalog.ordered()
     wanted = request.args.get("course") or (
         queries.busiest_course(get_db(), [x.id for x in learners]) if learners else None)
@@ -179,7 +179,7 @@ def learner(user_id: str):
         abort(404)
     return render_template("teach/learner.html", person=person,
                            timeline=queries.learner_timeline(db, user_id),
-                           catalog=library().catalog)
+                           catalog=localized_catalog())
 
 
 @bp.get("/preview/<course_id>/<lesson_id>")
