@@ -131,6 +131,17 @@ def number(value: float, decimals: int = 1) -> str:
     return format_decimal(value, pattern, locale=page_language())
 
 
+def pass_mark(mark: str) -> str:
+    """A course's pass mark as written in it ("70%" or "7/10"), in the page's way."""
+    text = str(mark).strip()
+    if text.endswith("%"):
+        try:
+            return percent(float(text[:-1]) / 100)
+        except ValueError:
+            return text
+    return text
+
+
 def date_time(moment: datetime) -> str:
     """Nov 26, 2026, 09:30 in English; 26 nov. 2026, 09:30 in French (24-hour clock)."""
     language = page_language()
@@ -158,4 +169,4 @@ def init_app(app) -> None:
     app.jinja_env.globals.update(page_language=page_language, text_direction=text_direction,
                                  language_name=language_name,
                                  available_languages=available_languages)
-    app.jinja_env.filters.update(percent=percent, number=number)
+    app.jinja_env.filters.update(percent=percent, number=number, pass_mark=pass_mark)

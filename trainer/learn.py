@@ -45,6 +45,11 @@ def localized_catalog():
     return library().catalog.in_language(page_language())
 
 
+def rendered_lesson(course, lesson):
+    """A lesson rendered for this page's language (made once, then cached)."""
+    return library().rendered(course, lesson, page_language())
+
+
 def course_or_404(course_id: str):
     course = library().catalog.courses.get(course_id)
     if course is None:
@@ -91,7 +96,7 @@ def course(course_id: str):
     db = get_db()
     results = queries.course_results(course, queries.lesson_marks(db, g.user.id),
                                      queries.attempts(db, g.user.id, course.id)[course.id])
-    welcome = library().rendered_text(course, course.welcome)
+    welcome = library().rendered_text(course, course.welcome, page_language())
     summary = queries.course_progress(course, results)
     certified = certificates.completion(db, g.user.id, course.id)
     if summary["complete"] and certified is None:  # finished before certificates existed
@@ -115,7 +120,7 @@ def show_lesson(course, lesson, errors: dict | None = None, submitted: dict | No
     mark = queries.lesson_mark(db, g.user.id, course.id, lesson.id)
     if not mark.viewed:
         events.lesson_viewed(db, g.user.id, course.id, course.version, lesson.id)
-    rendered = library().rendered(course, lesson)
+    rendered = rendered_lesson(course, lesson)
     pieces, pager = lesson_fragments(course, lesson, rendered)
     tries = queries.attempts(db, g.user.id, course.id, lesson.id)[course.id]
     results = progress.question_results(course, lesson, tries)
@@ -186,7 +191,7 @@ def complete(course_id: str, lesson_id: str):
 @login_required
 def answer(course_id: str, lesson_id: str, question_id: str):
     course, lesson = lesson_or_404(course_id, lesson_id)
-    found = library().rendered(course, lesson).question(question_id)
+    found = rendered_lesson(course, lesson).question(question_id)
     if found is None:
         abort(404)
     question = found.question

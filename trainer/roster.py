@@ -279,8 +279,8 @@ def _row_errors(row: Row, cells: list[str], header: _Header, first_line: dict[st
         errors.append(_l("Unknown role %(role)s: write one of %(roles)s, or leave it empty "
                          "for a learner.", role=_shown(row.role), roles=", ".join(ROLES)))
     elif row.role != "learner":
-        errors.append(_l("This import makes learners only. Add a %(role)s one by one on the "
-                         "Accounts page, where it can be checked.", role=row.role))
+        errors.append(_l("This import makes learners only. Add trainers and coordinators one "
+                         "by one on the Accounts page, where they can be checked."))
     if len(row.group) > GROUP_LENGTH:
         errors.append(_l("A group name has at most %(n)d characters.", n=GROUP_LENGTH))
     if any(cells[position] for position in header.nameless):

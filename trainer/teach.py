@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from . import accounts, certificates, charts, events, exports, progress, queries
 from .accounts import STAFF, role_required
 from .db import get_db
-from .learn import lesson_fragments, lesson_or_404, library, localized_catalog
+from .learn import lesson_fragments, lesson_or_404, localized_catalog, rendered_lesson
 
 bp = Blueprint("teach", __name__, url_prefix="/teach")
 VERDICTS = ("passed", "redo")
@@ -32,7 +32,7 @@ def task_of(item: dict):
     """(course, lesson, rendered question) of a pending task, or None if it left the course."""
     course = localized_catalog().courses.get(item["course_id"])
     lesson = course.lesson(item["lesson_id"]) if course else None
-    question = library().rendered(course, lesson).question(item["question_id"]) \
+    question = rendered_lesson(course, lesson).question(item["question_id"]) \
         if lesson else None
     return (course, lesson, question) if question else None
 
@@ -187,7 +187,7 @@ def learner(user_id: str):
 def preview(course_id: str, lesson_id: str):
     """A lesson as learners see it, read from disk as it is now; with ?keys=1, the keys."""
     course, lesson = lesson_or_404(course_id, lesson_id)
-    rendered = library().rendered(course, lesson)
+    rendered = rendered_lesson(course, lesson)
     pieces, pager = lesson_fragments(course, lesson, rendered)
     return render_template("teach/preview.html", course=course, lesson=lesson,
                            rendered=rendered, pieces=pieces, keys=request.args.get("keys") == "1",

@@ -80,13 +80,14 @@ class CourseLibrary:
                     self._renders.popitem(last=False)
         return value
 
-    def rendered(self, course: Course, lesson: Lesson) -> RenderedLesson:
-        """A lesson's sanitised HTML and questions, rendered once per content."""
-        return self.memo(lesson_key(course, lesson),
+    def rendered(self, course: Course, lesson: Lesson, language: str = "en") -> RenderedLesson:
+        """A lesson's sanitised HTML and questions, rendered once per content and interface
+        language (a missing image's notice is in the reader's language)."""
+        return self.memo((*lesson_key(course, lesson), language),
                          lambda: render_lesson(lesson, lambda html: sanitize.clean(
                              html, lambda src: self.image_url(course, lesson.path.parent, src))))
 
-    def rendered_text(self, course: Course, text: str) -> str:
+    def rendered_text(self, course: Course, text: str, language: str = "en") -> str:
         """Sanitised HTML of Markdown that belongs to a course (its welcome text)."""
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -94,8 +95,8 @@ class CourseLibrary:
             html, _toc = render(text)
             return sanitize.clean(html, lambda src: self.image_url(course, course.path, src))
 
-        return self.memo(("text", course.id, course.language, digest, course.media_version),
-                         make)
+        return self.memo(("text", course.id, course.language, digest, course.media_version,
+                          language), make)
 
     def image_url(self, course: Course, base: Path, src: str) -> str | None:
         """The URL of a relative image under the course's media/, or None when there is none.

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 
 import nh3
+from flask_babel import gettext as _
 
 TAGS = {
     "h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "blockquote", "ul", "ol", "li", "dl",
@@ -49,7 +50,8 @@ def _local_image(tag: str, image_url: Callable[[str], str | None]) -> str:
     src, alt = attributes.get("src", ""), attributes.get("alt", "")
     url = None if not src or REMOTE.match(src) else image_url(src)
     if url is None:
-        notice = "Image not available on this box" + (f": {alt}" if alt else "")
+        notice = (_("Image not available on this box: %(description)s", description=alt)
+                  if alt else _("Image not available on this box"))
         return f'<span class="missing-image" role="note">{html.escape(notice)}</span>'
     kept = "".join(f' {name}="{html.escape(attributes[name])}"'
                    for name in ("alt", "title", "width", "height") if name in attributes)
