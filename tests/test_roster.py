@@ -6,11 +6,21 @@ import csv
 import io
 import unicodedata
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trainer.accounts import MIN_PASSWORD, ROLES, USERNAME
-from trainer.roster import MAX_BYTES, MAX_ROWS, NAME_LENGTH, Preview, Row, read_roster
+from trainer.roster import (
+    COLUMNS,
+    MAX_BYTES,
+    MAX_ROWS,
+    NAME_LENGTH,
+    Preview,
+    Row,
+    _header_key,
+    read_roster,
+)
 
 
 def read(text: str, taken: set[str] | None = None, encoding: str = "utf-8") -> Preview:
@@ -97,8 +107,31 @@ def test_a_french_semicolon_file_with_bom_and_accents():
     assert first == Row(2, "zoe.lefevre", "Zoé Lefèvre", "çà1234", "learner", "CE2 – Mme Dupré",
                         ())
     assert second.name == "François Müller, fils"  # a comma is no separator in this file
-    assert errors(preview) == {3: ["Unknown role “formateur”: write one of learner, trainer, "
-                                   "coordinator, or leave it empty for a learner."]}
+    assert errors(preview) == {3: ["This import makes learners only. Add trainers and "
+                                   "coordinators one by one on the Accounts page, where they "
+                                   "can be checked."]}  # formateur: a trainer, in French
+
+
+@pytest.mark.parametrize("header,role", [
+    ("nombre de usuario,nombre,contraseña,grupo,rol", "estudiante"),
+    ("nome de acesso;nome;senha;turma;função", "aluno"),
+    ("jina la mtumiaji,jina,nenosiri,kikundi,jukumu", "mwanafunzi"),
+    ("اسم المستخدم,الاسم,كلمة المرور,المجموعة,الدور", "متعلم"),
+])
+def test_headers_and_roles_in_every_interface_language(header, role):
+    delimiter = ";" if ";" in header else ","
+    preview = read(f"{header}\nzawadi{delimiter}Zawadi{delimiter}4321{delimiter}B{delimiter}"
+                   f"{role}\n")
+    assert preview.ok, errors(preview)
+    assert preview.rows == (Row(2, "zawadi", "Zawadi", "4321", "learner", "B", ()),)
+    wrong = read(f"{header}\nzawadi{delimiter}Zawadi{delimiter}4321{delimiter}B{delimiter}"
+                 "chef\n")
+    assert "Unknown role “chef”" in errors(wrong)[2][0]
+
+
+def test_no_header_name_stands_for_two_columns():
+    keys = [_header_key(name) for names in COLUMNS.values() for name in names]
+    assert len(keys) == len(set(keys))
 
 
 def test_a_french_file_without_bom_reads_the_same():

@@ -25,13 +25,24 @@ NAME_LENGTH = 80  # as accounts.create_user keeps of a display name
 GROUP_LENGTH = 60  # as accounts.create_group allows for a group's name
 DELIMITERS = (",", ";", "\t")  # ties go to the first: a one-column header is read as commas
 
-# Column -> the header names accepted for it (compared without case, spaces, "_" or "-").
+# Column -> the header names accepted for it (compared without case, spaces, "_" or "-"), in
+# the interface's languages: English, French, Spanish, Portuguese, Swahili and Arabic.
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "username": ("username", "user", "login", "identifiant"),
-    "name": ("name", "display_name", "full name", "nom"),
-    "password": ("password", "pin", "mot de passe"),
-    "group": ("group", "groupe", "class", "classe"),
-    "role": ("role", "rôle"),
+    "username": ("username", "user", "login", "identifiant", "usuario", "nombre de usuario",
+                 "usuário", "nome de acesso", "utilizador", "jina la mtumiaji", "اسم المستخدم"),
+    "name": ("name", "display_name", "full name", "nom", "nombre", "nome", "jina", "الاسم"),
+    "password": ("password", "pin", "mot de passe", "contraseña", "senha", "nenosiri",
+                 "كلمة المرور"),
+    "group": ("group", "groupe", "class", "classe", "grupo", "clase", "turma", "kikundi",
+              "المجموعة"),
+    "role": ("role", "rôle", "rol", "função", "papel", "jukumu", "الدور"),
+}
+# Role -> the words accepted for it in a file's role column.
+ROLE_NAMES: dict[str, tuple[str, ...]] = {
+    "learner": ("learner", "apprenant", "estudiante", "aluno", "mwanafunzi", "متعلم"),
+    "trainer": ("trainer", "formateur", "docente", "instrutor", "mkufunzi", "مدرب"),
+    "coordinator": ("coordinator", "coordinateur", "coordinador", "coordenador", "mratibu",
+                    "منسق"),
 }
 REQUIRED = ("username", "password")
 _NOT_DATA = str.maketrans("", "", ',;"')
@@ -170,6 +181,15 @@ def _records(reader, skip_line: int) -> Iterator[tuple[int, list[str]]]:
         yield line, cells
 
 
+def _role(cell: str) -> str:
+    """The role a cell names, in any of the interface's languages; else the cell as written,
+    which the row's check then refuses."""
+    written = cell.strip().casefold()
+    if not written:
+        return "learner"
+    return next((role for role, names in ROLE_NAMES.items() if written in names), written)
+
+
 def _accepted_names() -> str:
     return "; ".join(", ".join(names) for names in COLUMNS.values())
 
@@ -236,7 +256,7 @@ def _check_rows(body: Sequence[tuple[int, list[str]]], header: _Header,
         row = Row(line=line, username=username,
                   name=_tidy(values.get("name", ""))[:NAME_LENGTH],
                   password=values["password"],
-                  role=values.get("role", "").casefold() or "learner",
+                  role=_role(values.get("role", "")),
                   group=_tidy(values.get("group", "")),
                   errors=())
         if len(cells) != header.width:
