@@ -89,7 +89,7 @@ def sign_in_with_form(page, base: str) -> None:
     page.fill("input[name=username]", LEARNER)
     page.fill("input[name=password]", server.LEARNER_PASSWORD)
     with page.expect_navigation(wait_until="networkidle"):
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")
     if urlsplit(page.url).path == "/login":
         raise RuntimeError("signing in through the form failed")
 

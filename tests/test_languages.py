@@ -280,3 +280,12 @@ def test_the_command_line_speaks_the_language_of_lang(tmp_path):
                              capture_output=True, text=True,
                              env={**environment, "LANG": "C.UTF-8"})
     assert "0 courses, 0 translations, 0 errors, 0 warnings" in english.stderr
+
+
+def test_the_language_someone_registers_in_becomes_theirs(app, client):
+    choose(client, "sw", "/register")
+    client.post("/register", data={"username": "zawadi", "display_name": "Zawadi",
+                                   "password": "pass1234", "confirm": "pass1234",
+                                   "csrf_token": csrf_from(client, "/register")})
+    assert saved_language(app, "zawadi") == "sw"
+    assert html(client.get("/")).html["lang"] == "sw"

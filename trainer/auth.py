@@ -108,7 +108,11 @@ def register():
     except accounts.AccountError as error:
         flash(str(error), "error")
         return render_template("auth/register.html", form=form), 400
-    accounts.start_session(db, accounts.find_by_id(db, user_id))
+    user = accounts.find_by_id(db, user_id)
+    accounts.start_session(db, user)
+    picked = request.cookies.get(i18n.LANGUAGE_COOKIE)
+    if picked in i18n.available_languages():
+        accounts.set_language(db, user, picked)  # the language they registered in is theirs
     flash(_("Welcome! Your account is ready."), "info")
     current_app.logger.info("learner %s registered", user_id)
     return redirect(url_for("learn.home"))
