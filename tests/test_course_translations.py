@@ -143,7 +143,8 @@ def test_key_differences_ignore_texts_but_not_weights():
                                                 "entier")) == []
     assert key_differences(original, question("id: q\ntype: text\n\nMot ?\n\n= demi\n= "
                                                 "entier")) == [
-        "answer line 1 ('demi') is marked differently from 'half' in the course language"]
+        "question 'q' answer line 1 ('demi') is marked differently from 'half' in the course "
+        "language"]
 
 
 def test_trainer_check_reports_translation_mismatches_and_checks_one_course(tmp_path):

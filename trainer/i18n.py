@@ -17,8 +17,8 @@ import flask_babel
 from babel import Locale, UnknownLocaleError, support
 from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal, format_percent
-from flask import g, has_request_context, request
-from flask_babel import Babel
+from flask import g, has_app_context, has_request_context, request
+from flask_babel import Babel, LazyString
 
 TRANSLATIONS = Path(__file__).parent / "translations"  # compiled catalogs (.mo), built
 RIGHT_TO_LEFT = {"ar", "fa", "he", "ur"}
@@ -68,6 +68,25 @@ def command_line_gettext(text: str, **values) -> str:
     """A message for the person at the command line, in their language (LANG)."""
     translated = command_line_catalog(command_line_language()).ugettext(text)
     return translated % values if values else translated
+
+
+def translate(text: str, **values) -> str:
+    """`text` in the language of whoever reads it now: the page's during a request, else the
+    command line's. Values fill its %(name)s placeholders after translation."""
+    if has_request_context():
+        catalog = translations()
+    elif has_app_context():
+        catalog = flask_babel.get_translations()
+    else:
+        catalog = command_line_catalog(command_line_language())
+    translated = catalog.ugettext(text)
+    return translated % values if values else translated
+
+
+def lazy_text(text: str, **values) -> LazyString:
+    """A message translated each time it is shown, in its reader's language: for messages
+    made once and shown many times (a course's problems), on pages and at the command line."""
+    return LazyString(translate, text, **values)
 
 
 def chosen_language(user, cookie: str | None, accepted, default: str) -> str:

@@ -12,6 +12,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+from ..i18n import lazy_text as _l
 from . import frontmatter
 from .lessons import load_lesson
 from .model import Course, Lesson
@@ -39,8 +40,9 @@ def load_translations(course: Course, problems: Problems) -> None:
     for folder in translation_folders(course.path):
         language = folder.name
         if language == course.language:
-            problems.error(folder, 1, 1, "T001", f"folder '{language}' is named after the "
-                           "course's own language; the course files are already in it")
+            problems.error(folder, 1, 1, "T001", _l(
+                "folder '%(folder)s' is named after the course's own language; the course "
+                "files are already in it", folder=language))
             continue
         translated = replace(course, path=folder, language=language, lessons=[],
                              translations={}, original=course,
@@ -52,8 +54,8 @@ def load_translations(course: Course, problems: Problems) -> None:
 
 def _read_course_file(translated: Course, path: Path, problems: Problems) -> None:
     if not path.is_file():
-        problems.error(path, 1, 1, "T002", "this translation has no course.md; add one with "
-                       "the translated title: and summary:")
+        problems.error(path, 1, 1, "T002", _l("this translation has no course.md; add one "
+                                              "with the translated title: and summary:"))
         return
     text = read_source(path, problems, "T002")
     front = None if text is None else frontmatter.parse(text, path, problems, "T002")
@@ -64,17 +66,19 @@ def _read_course_file(translated: Course, path: Path, problems: Problems) -> Non
         line = front.position(key)[0]
         if key in SHARED_KEYS:
             if str(value) != str(getattr(original, key, value)):
-                problems.error(path, line, 1, "T003", f"{key} '{value}' differs from the "
-                               f"course's '{getattr(original, key)}'; a translation shares it, "
-                               "so leave it out")
+                problems.error(path, line, 1, "T003", _l(
+                    "%(key)s '%(value)s' differs from the course's '%(original)s'; a "
+                    "translation shares it, so leave it out", key=key, value=value,
+                    original=getattr(original, key)))
         elif key == "language":
             if str(value) != translated.language:
-                problems.error(path, line, 1, "T003", f"language '{value}' differs from the "
-                               f"folder name '{translated.language}'; leave it out")
+                problems.error(path, line, 1, "T003", _l(
+                    "language '%(value)s' differs from the folder name '%(folder)s'; leave it "
+                    "out", value=value, folder=translated.language))
         elif key not in TRANSLATION_KEYS:
-            problems.warning(path, line, 1, "T004", f"unknown key '{key}'"
-                             f"{did_you_mean(key, TRANSLATION_KEYS + SHARED_KEYS)}; "
-                             "it is ignored")
+            problems.warning(path, line, 1, "T004", _l(
+                "unknown key '%(key)s'%(suggestion)s; it is ignored", key=key,
+                suggestion=did_you_mean(key, TRANSLATION_KEYS + SHARED_KEYS)))
     values = front.values
     if isinstance(values.get("title"), str) and values["title"].strip():
         translated.title = values["title"].strip()
@@ -93,15 +97,16 @@ def _load_lessons(course: Course, translated: Course, problems: Problems) -> Non
                if lesson.path.parent == course.path}
     for path in sorted(folder.glob("*.md")):
         if path.name != "course.md" and path.name not in by_name:
-            problems.error(path, 1, 1, "T005", f"{path.name} has no lesson of that name in "
-                           f"the course{did_you_mean(path.name, by_name)}; it is not shown")
+            problems.error(path, 1, 1, "T005", _l(
+                "%(file)s has no lesson of that name in the course%(suggestion)s; it is not "
+                "shown", file=path.name, suggestion=did_you_mean(path.name, by_name)))
     for lesson in course.lessons:
         path = folder / lesson.path.name
         if lesson.path.parent != course.path or not path.is_file():
             if lesson.path.parent == course.path:
-                problems.warning(folder, 1, 1, "T006", f"lesson {lesson.path.name} is not "
-                                 f"translated yet; readers of '{translated.language}' get "
-                                 "the original")
+                problems.warning(folder, 1, 1, "T006", _l(
+                    "lesson %(file)s is not translated yet; readers of '%(language)s' get the "
+                    "original", file=lesson.path.name, language=translated.language))
             translated.lessons.append(lesson)
             continue
         found = Problems()
@@ -119,24 +124,26 @@ def matches(original: Lesson, translated: Lesson, problems: Problems) -> bool:
     path, before = translated.path, len(problems.errors)
     for key in LESSON_META:
         if original.meta.get(key) != translated.meta.get(key):
-            problems.error(path, 1, 1, "T007", f"{key} is {_shown(translated.meta.get(key))} "
-                           f"here but {_shown(original.meta.get(key))} in "
-                           f"{original.path.name}; a translation keeps the same settings")
+            problems.error(path, 1, 1, "T007", _l(
+                "%(key)s is %(here)s here but %(there)s in %(file)s; a translation keeps the "
+                "same settings", key=key, here=_shown(translated.meta.get(key)),
+                there=_shown(original.meta.get(key)), file=original.path.name))
     theirs = {question.id: question for question in translated.questions}
     for question in original.questions:
         if question.id not in theirs:
-            problems.error(path, 1, 1, "T008", f"question '{question.id}' "
-                           f"({original.path.name}:{question.line}) is missing here")
+            problems.error(path, 1, 1, "T008", _l(
+                "question '%(id)s' (%(place)s) is missing here", id=question.id,
+                place=f"{original.path.name}:{question.line}"))
     ours = {question.id for question in original.questions}
     for question in translated.questions:
         if question.id not in ours:
-            problems.error(path, question.line, 1, "T009", f"question '{question.id}' is not "
-                           f"in {original.path.name}; a translation has the same questions")
+            problems.error(path, question.line, 1, "T009", _l(
+                "question '%(id)s' is not in %(file)s; a translation has the same questions",
+                id=question.id, file=original.path.name))
     for question in original.questions:
         if question.id in theirs:
             for difference in key_differences(question, theirs[question.id]):
-                problems.error(path, theirs[question.id].line, 1, "T010",
-                               f"question '{question.id}' {difference}")
+                problems.error(path, theirs[question.id].line, 1, "T010", difference)
     if len(problems.errors) > before:
         return False
     for question in original.questions:
@@ -148,27 +155,32 @@ def matches(original: Lesson, translated: Lesson, problems: Problems) -> bool:
 def key_differences(original: Question, translated: Question) -> list[str]:
     """How a translated question's answer key differs from the original's; [] when it does
     not. Texts may differ; what decides a score may not."""
+    qid = original.id
     if original.type != translated.type:
-        return [f"is {translated.type} here but {original.type} in the course language"]
-    found = [f"has {key}: {_shown(translated.header.get(key))} here but "
-             f"{_shown(original.header.get(key))} in the course language"
+        return [_l("question '%(id)s' is %(here)s here but %(there)s in the course language",
+                   id=qid, here=translated.type, there=original.type)]
+    found = [_l("question '%(id)s' has %(key)s: %(here)s here but %(there)s in the course "
+                "language", id=qid, key=key, here=_shown(translated.header.get(key)),
+                there=_shown(original.header.get(key)))
              for key in sorted(set(original.header) | set(translated.header))
              if key not in ("id", "tags") and original.header.get(key)
              != translated.header.get(key)]
     if len(original.options) != len(translated.options):
-        return found + [f"has {len(translated.options)} answer lines here but "
-                        f"{len(original.options)} in the course language"]
+        return found + [_l("question '%(id)s' has %(here)d answer lines here but %(there)d in "
+                           "the course language", id=qid, here=len(translated.options),
+                           there=len(original.options))]
     pairs = zip(original.options, translated.options, strict=True)
     for index, (mine, other) in enumerate(pairs, 1):
         if (mine.kind, mine.correct, mine.credit, mine.weighted, mine.pinned) != \
                 (other.kind, other.correct, other.credit, other.weighted, other.pinned) or \
                 (mine.pinned and mine.id != other.id):
-            found.append(f"answer line {index} ('{other.text}') is marked differently from "
-                         f"'{mine.text}' in the course language")
+            found.append(_l("question '%(id)s' answer line %(line)d ('%(here)s') is marked "
+                            "differently from '%(there)s' in the course language", id=qid,
+                            line=index, here=other.text, there=mine.text))
         elif mine.key != other.key or ((mine.kind in KEY_TEXT_KINDS or original.type
                                         == "truefalse") and _key_text(mine) != _key_text(other)):
-            found.append(f"has answer key {other.text} here but {mine.text} in the course "
-                         "language")
+            found.append(_l("question '%(id)s' has answer key %(here)s here but %(there)s in "
+                            "the course language", id=qid, here=other.text, there=mine.text))
     return found
 
 
@@ -176,5 +188,5 @@ def _key_text(option) -> str:
     return option.match if option.kind == "ordered" else option.text.strip().lower()
 
 
-def _shown(value) -> str:
-    return "not set" if value is None else f"'{value}'"
+def _shown(value):
+    return _l("not set") if value is None else f"'{value}'"
