@@ -209,3 +209,13 @@ def test_numbers_equal_up_to_unit_prefix_score_the_same(value, prefix):
     symbol, factor = prefix
     written = f"{(value * factor).normalize():f} {symbol}A"
     assert grade(q, {"answer": [written]}).score == 1
+
+
+def test_text_answers_ignore_accents_unless_strict():
+    def gas(case: str = ""):
+        return question(f"id: gas\ntype: text\n{case}\nWhich gas?\n\n= hydrogène\n")
+
+    assert grade(gas(), {"answer": ["Hydrogene"]}).score == 1
+    assert grade(gas(), {"answer": ["HYDROGÈNE"]}).score == 1
+    assert grade(gas("case: sensitive\n"), {"answer": ["hydrogene"]}).score == 0
+    assert grade(gas("case: sensitive\n"), {"answer": ["hydrogène"]}).score == 1

@@ -64,13 +64,13 @@ def command_line_catalog(language: str) -> support.NullTranslations:
     return support.Translations.load(str(TRANSLATIONS), [language], "messages")
 
 
-def command_line_gettext(text: str, **values) -> str:
+def command_line_gettext(text: str, /, **values) -> str:
     """A message for the person at the command line, in their language (LANG)."""
     translated = command_line_catalog(command_line_language()).ugettext(text)
     return translated % values if values else translated
 
 
-def translate(text: str, **values) -> str:
+def translate(text: str, /, **values) -> str:
     """`text` in the language of whoever reads it now: the page's during a request, else the
     command line's. Values fill its %(name)s placeholders after translation."""
     if has_request_context():
@@ -83,7 +83,7 @@ def translate(text: str, **values) -> str:
     return translated % values if values else translated
 
 
-def lazy_text(text: str, **values) -> LazyString:
+def lazy_text(text: str, /, **values) -> LazyString:
     """A message translated each time it is shown, in its reader's language: for messages
     made once and shown many times (a course's problems), on pages and at the command line."""
     return LazyString(translate, text, **values)

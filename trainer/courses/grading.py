@@ -91,9 +91,14 @@ def _truefalse(question: Question, form: dict, language: str) -> Grade:
 
 
 def normalise_text(text: str, case_sensitive: bool = False) -> str:
-    """Trimmed, inner spaces collapsed, Unicode NFC, and case-folded unless told not to."""
+    """Trimmed, inner spaces collapsed, Unicode NFC; unless told to be strict, also case-folded
+    and without accents ("Hydrogene" is "hydrogène": accents are hard to type on a phone)."""
     text = " ".join(unicodedata.normalize("NFC", text).split())
-    return text if case_sensitive else text.casefold()
+    if case_sensitive:
+        return text
+    bare = "".join(char for char in unicodedata.normalize("NFD", text.casefold())
+                   if not unicodedata.combining(char))
+    return unicodedata.normalize("NFC", bare)
 
 
 def _text_matches(pattern: str, given: str, case_sensitive: bool) -> bool:
