@@ -304,3 +304,9 @@ def test_any_labels_and_values_make_well_formed_column_charts(title, columns, un
     heights = [float(r.get("height")) for r in find_all(root, "rect", "chart-bar")]
     assert len(heights) == len(columns)
     assert all(0 <= h <= charts.PLOT_HEIGHT for h in heights)
+
+
+def test_charts_keep_their_drawing_direction_on_right_to_left_pages():
+    """An Arabic page is right to left; the chart's text stays anchored where it is drawn."""
+    for chart in (bar_chart("Rates", [("أحمد", 50.0)]), column_chart("Weeks", [("الآن", 3.0)])):
+        assert parse(chart).get("direction") == "ltr"

@@ -3,7 +3,8 @@
 The site's Content-Security-Policy forbids inline styles, so every look comes from SVG
 presentation attributes; classes (chart-bar, chart-value…) let the stylesheet restyle them.
 Colour is never the only signal: each bar and column carries its value as text, and the
-<desc> read by screen readers lists every value.
+<desc> read by screen readers lists every value. Charts are drawn left to right in every
+language (direction="ltr" keeps their text anchored where it is drawn on right-to-left pages).
 """
 
 from __future__ import annotations
@@ -180,7 +181,7 @@ def _empty_chart(key: str, title: str, description: str) -> Markup:
 def _svg(key: str, title: str, desc: str, width: float, height: float, body: Markup) -> Markup:
     """The <svg> element around a chart body, labelled by its own <title> and <desc>."""
     return Markup(
-        '<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+        '<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" direction="ltr" '
         'aria-labelledby="{key}-title {key}-desc" viewBox="0 0 {width} {height}" width="100%" '
         'preserveAspectRatio="xMinYMin meet" font-family="{font}" font-size="{size}">'
         '<title id="{key}-title">{title}</title><desc id="{key}-desc">{desc}</desc>'
