@@ -12,7 +12,7 @@ import pytest
 from trainer import create_app
 from trainer.courses.catalog import load_catalog
 
-from .conftest import add_user, html, sign_in
+from .conftest import add_user, sign_in
 
 COURSES = Path(__file__).parent.parent / "courses"
 SVG = "{http://www.w3.org/2000/svg}"

@@ -91,7 +91,8 @@ def test_bad_setting_is_explained(tmp_path):
 def test_check_passes_the_fixture_courses(tmp_path):
     result = run("check", str(FIXTURE_COURSES), home=tmp_path / "home")
     assert result.returncode == 0
-    assert result.stdout == "" and "2 courses, 0 translations, 0 errors, 0 warnings" in result.stderr
+    assert result.stdout == ""
+    assert "2 courses, 0 translations, 0 errors, 0 warnings" in result.stderr
 
 
 def test_check_reports_gnu_lines_and_exits_1(tmp_path):

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from functools import cache, wraps
 
 from flask import abort, current_app, g, redirect, request, session, url_for
-from flask_babel import lazy_gettext as _l
 from sqlite_utils import Database
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import events
 from .db import immediate
+from .i18n import lazy_text as _l
 
 ROLES = ("learner", "trainer", "coordinator")
 STAFF = ("trainer", "coordinator")

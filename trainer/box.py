@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from flask_babel import lazy_gettext as _l
 from sqlite_utils import Database
+
+from .i18n import lazy_text as _l
 
 DEFAULTS = {"box_name": "trainer", "default_language": "en", "self_registration": True}
 

@@ -15,10 +15,10 @@ import re
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from . import i18n
+from .i18n import lazy_text as _l
 
 BAR_COLOUR = "#0b5cad"  # 6.6:1 on white
 TRACK_COLOUR = "#e6e9ee"  # decoration only: the value text says what the bar says

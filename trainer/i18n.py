@@ -19,6 +19,7 @@ from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal, format_percent
 from flask import g, has_app_context, has_request_context, request
 from flask_babel import Babel, LazyString
+from markupsafe import escape
 
 TRANSLATIONS = Path(__file__).parent / "translations"  # compiled catalogs (.mo), built
 RIGHT_TO_LEFT = {"ar", "fa", "he", "ur"}
@@ -83,10 +84,20 @@ def translate(text: str, /, **values) -> str:
     return translated % values if values else translated
 
 
-def lazy_text(text: str, /, **values) -> LazyString:
+class LazyText(LazyString):
+    """Flask-Babel's lazy string, but plain text to Jinja: its values may come from a course
+    file or a CSV cell, so a page escapes it like any other text (Flask-Babel's would be
+    inserted as HTML)."""
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+
+def lazy_text(text: str, /, **values) -> LazyText:
     """A message translated each time it is shown, in its reader's language: for messages
-    made once and shown many times (a course's problems), on pages and at the command line."""
-    return LazyString(translate, text, **values)
+    made once and shown later (a course's problems, a form's errors), on pages and at the
+    command line."""
+    return LazyText(translate, text, **values)
 
 
 def chosen_language(user, cookie: str | None, accepted, default: str) -> str:

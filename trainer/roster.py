@@ -15,9 +15,8 @@ from collections.abc import Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
-from flask_babel import lazy_gettext as _l
-
 from .accounts import MIN_PASSWORD, ROLES, USERNAME, normalise_username
+from .i18n import lazy_text as _l
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5_000  # rows of learners, the header line not counted

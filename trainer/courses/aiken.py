@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..i18n import lazy_text as _l
 from .native import (
     LINE_BREAK,
     Converted,
@@ -78,19 +79,20 @@ def _check(question: _AikenQuestion) -> None:
     """Rejected unless there is text, two or more options lettered once, and a valid ANSWER."""
     letters = [letter for letter, _ in question.options]
     if not question.stem:
-        raise Rejected("A004", "options or an ANSWER line come before any question text; "
-                       "write the question on the line above the options")
+        raise Rejected("A004", _l("options or an ANSWER line come before any question text; "
+                                  "write the question on the line above the options"))
     if len(letters) < 2:
-        raise Rejected("A003", "an Aiken question needs at least two options, one per line, "
-                       "like 'A. first' and 'B. second'")
+        raise Rejected("A003", _l("an Aiken question needs at least two options, one per "
+                                  "line, like 'A. first' and 'B. second'"))
     if len(set(letters)) < len(letters):
-        raise Rejected("A005", "two options have the same letter; letter them A, B, C…")
+        raise Rejected("A005", _l("two options have the same letter; letter them A, B, C…"))
     if not all(text for _, text in question.options):
-        raise Rejected("A006", "an option has no text; write it after its letter, like "
-                       "'B. second'")
+        raise Rejected("A006", _l("an option has no text; write it after its letter, like "
+                                  "'B. second'"))
     if question.answer is None:
-        raise Rejected("A001", "this question has no 'ANSWER:' line; add one after its "
-                       "options, like 'ANSWER: B'")
+        raise Rejected("A001", _l("this question has no 'ANSWER:' line; add one after its "
+                                  "options, like 'ANSWER: B'"))
     if question.answer.upper() not in letters:
-        raise Rejected("A002", f"'ANSWER: {question.answer}' names no option; write one of "
-                       f"the option letters {', '.join(letters)}")
+        raise Rejected("A002", _l("'ANSWER: %(answer)s' names no option; write one of the "
+                                  "option letters %(letters)s", answer=question.answer,
+                                  letters=", ".join(letters)))

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..i18n import lazy_text as _l
 from . import frontmatter
 from .banks import bank_lessons
 from .lessons import lesson_id_of, load_lesson, pass_mark_problem, report_nested_quiz
@@ -22,6 +23,8 @@ COURSE_KEYS = ("id", "title", "version", "language", "summary", "authors", "lice
                "duration", "pass_mark", "completion", "lessons")
 LEVELS = ("beginner", "intermediate", "advanced")
 COMPLETIONS = ("all-lessons-passed", "all-lessons-completed")
+NESTED_IN_COURSE = _l("questions belong in lesson files: this quiz block in course.md is not "
+                      "shown")
 
 
 @dataclass
@@ -48,8 +51,8 @@ def course_folders(courses_dir: Path) -> list[Path]:
 def load_catalog(courses_dir: Path) -> Catalog:
     catalog = Catalog()
     if not courses_dir.is_dir():
-        catalog.problems.error(courses_dir, 1, 1, "C000", f"courses folder {courses_dir} "
-                               "does not exist")
+        catalog.problems.error(courses_dir, 1, 1, "C000", _l(
+            "courses folder %(folder)s does not exist", folder=courses_dir))
         return catalog
     first_seen: dict[str, Path] = {}
     for folder in course_folders(courses_dir):
@@ -57,8 +60,9 @@ def load_catalog(courses_dir: Path) -> Catalog:
         if course is None:
             continue
         if course.id in first_seen:
-            catalog.problems.error(folder / COURSE_FILE, 1, 1, "C005", f"course id "
-                                   f"'{course.id}' is already used by {first_seen[course.id]}")
+            catalog.problems.error(folder / COURSE_FILE, 1, 1, "C005", _l(
+                "course id '%(id)s' is already used by %(file)s", id=course.id,
+                file=first_seen[course.id]))
             continue
         first_seen[course.id] = folder / COURSE_FILE
         catalog.courses[course.id] = course
@@ -78,8 +82,9 @@ def load_course(folder: Path, problems: Problems) -> Course | None:
     """A course, or None when its course.md cannot give it an id, title and version."""
     path = folder / COURSE_FILE
     if not path.is_file():
-        problems.warning(folder, 1, 1, "C001", f"folder '{folder.name}' has no course.md, so "
-                         "it is not loaded as a course")
+        problems.warning(folder, 1, 1, "C001", _l(
+            "folder '%(folder)s' has no course.md, so it is not loaded as a course",
+            folder=folder.name))
         return None
     text = read_source(path, problems, "C002")
     front = None if text is None else frontmatter.parse(text, path, problems, "C002")
@@ -98,9 +103,7 @@ def load_course(folder: Path, problems: Problems) -> Course | None:
     )
     _check_optional_keys(course, front, path, problems)
     for offset, line in enumerate(front.body.splitlines()):
-        report_nested_quiz(line, front.body_line + offset, path, problems,
-                           "questions belong in lesson files: this quiz block in course.md "
-                           "is not shown")
+        report_nested_quiz(line, front.body_line + offset, path, problems, NESTED_IN_COURSE)
     _load_lessons(course, front, problems)
     load_translations(course, problems)
     return course
@@ -110,14 +113,16 @@ def _required_keys_valid(front, path: Path, problems: Problems) -> bool:
     values, before = front.values, len(problems.errors)
     for key in ("id", "title", "version"):
         if key not in values or values[key] in (None, ""):
-            problems.error(path, 1, 1, "C003", f"course.md has no '{key}:'; add it to the "
-                           "front matter")
+            problems.error(path, 1, 1, "C003", _l(
+                "course.md has no '%(key)s:'; add it to the front matter", key=key))
     if "id" in values and not (isinstance(values["id"], str) and COURSE_ID.match(values["id"])):
-        problems.error(path, *front.position("id"), "C004", f"course id '{values['id']}': "
-                       "use lowercase letters, digits and dashes, like solar-basics")
+        problems.error(path, *front.position("id"), "C004", _l(
+            "course id '%(id)s': use lowercase letters, digits and dashes, like solar-basics",
+            id=values["id"]))
     if "version" in values and not SEMVER.match(str(values["version"])):
-        problems.error(path, *front.position("version"), "C006", f"version "
-                       f"'{values['version']}': write three numbers like 1.2.0")
+        problems.error(path, *front.position("version"), "C006", _l(
+            "version '%(version)s': write three numbers like 1.2.0",
+            version=values["version"]))
     return len(problems.errors) == before
 
 
@@ -125,23 +130,26 @@ def _check_optional_keys(course: Course, front, path: Path, problems: Problems) 
     values = front.values
     for key in values:
         if key not in COURSE_KEYS:
-            problems.warning(path, front.position(key)[0], 1, "C014", f"unknown key '{key}'"
-                             f"{did_you_mean(key, COURSE_KEYS)}; it is ignored")
+            problems.warning(path, front.position(key)[0], 1, "C014", _l(
+                "unknown key '%(key)s'%(suggestion)s; it is ignored", key=key,
+                suggestion=did_you_mean(key, COURSE_KEYS)))
     if "pass_mark" in values and (message := pass_mark_problem(values["pass_mark"])):
         problems.error(path, *front.position("pass_mark"), "C010", message)
         course.pass_mark = "70%"  # reported; the default applies until it is fixed
     if "completion" in values and values["completion"] not in COMPLETIONS:
         course.completion = COMPLETIONS[0]
     if "language" in values and not LANGUAGE.match(str(values["language"])):
-        problems.error(path, *front.position("language"), "C011", f"language "
-                       f"'{values['language']}': write a language code like en or fr")
+        problems.error(path, *front.position("language"), "C011", _l(
+            "language '%(language)s': write a language code like en or fr",
+            language=values["language"]))
     if "level" in values and values["level"] not in LEVELS:
-        problems.error(path, *front.position("level"), "C012", f"level '{values['level']}'"
-                       f"{did_you_mean(str(values['level']), LEVELS)}: write one of "
-                       f"{', '.join(LEVELS)}")
+        problems.error(path, *front.position("level"), "C012", _l(
+            "level '%(level)s'%(suggestion)s: write one of %(levels)s", level=values["level"],
+            suggestion=did_you_mean(str(values["level"]), LEVELS), levels=", ".join(LEVELS)))
     if "completion" in values and values["completion"] not in COMPLETIONS:
-        problems.error(path, *front.position("completion"), "C013", f"completion "
-                       f"'{values['completion']}': write {' or '.join(COMPLETIONS)}")
+        problems.error(path, *front.position("completion"), "C013", _l(
+            "completion '%(value)s': write %(first)s or %(second)s",
+            value=values["completion"], first=COMPLETIONS[0], second=COMPLETIONS[1]))
 
 
 def lesson_files(folder: Path) -> list[Path]:
@@ -156,8 +164,9 @@ def _load_lessons(course: Course, front, problems: Problems) -> None:
     for path in files:
         lesson_id = lesson_id_of(path)[1]
         if lesson_id in by_id:
-            problems.error(path, 1, 1, "C022", f"lesson id '{lesson_id}' is also used by "
-                           f"{by_id[lesson_id].name}; rename one of them")
+            problems.error(path, 1, 1, "C022", _l(
+                "lesson id '%(id)s' is also used by %(file)s; rename one of them",
+                id=lesson_id, file=by_id[lesson_id].name))
             continue
         by_id[lesson_id] = path
     order = _lesson_order(course, front, by_id, problems)
@@ -165,14 +174,16 @@ def _load_lessons(course: Course, front, problems: Problems) -> None:
     loaded = [load_lesson(by_id[lesson_id], course.path, problems) for lesson_id in order]
     for lesson in [x for x in loaded if x is not None] + bank_lessons(course.path, problems):
         if course.lesson(lesson.id) is not None:
-            problems.error(lesson.path, 1, 1, "C022", f"lesson id '{lesson.id}' is also used "
-                           f"by {course.lesson(lesson.id).path.name}; rename one of them")
+            problems.error(lesson.path, 1, 1, "C022", _l(
+                "lesson id '%(id)s' is also used by %(file)s; rename one of them",
+                id=lesson.id, file=course.lesson(lesson.id).path.name))
             continue
         _check_question_ids(lesson, seen_questions, problems)
         course.lessons.append(lesson)
     if not course.lessons and not by_id:
-        problems.error(course.path / COURSE_FILE, 1, 1, "C023", f"course '{course.id}' has no "
-                       "lessons; add a file like 01-introduction.md")
+        problems.error(course.path / COURSE_FILE, 1, 1, "C023", _l(
+            "course '%(id)s' has no lessons; add a file like 01-introduction.md",
+            id=course.id))
 
 
 def _lesson_order(course: Course, front, by_id: dict, problems: Problems) -> list[str]:
@@ -181,19 +192,22 @@ def _lesson_order(course: Course, front, by_id: dict, problems: Problems) -> lis
         return list(by_id)
     path, (line, col) = course.path / COURSE_FILE, front.position("lessons")
     if not isinstance(listed, list):
-        problems.error(path, line, col, "C020", "lessons: write a list like [safety, ohms-law]")
+        problems.error(path, line, col, "C020",
+                       _l("lessons: write a list like [safety, ohms-law]"))
         return list(by_id)
     order = []
     for name in map(str, listed):
         if name in by_id:
             order.append(name)
         else:
-            problems.error(path, line, col, "C020", f"lesson '{name}' is listed but no file "
-                           f"NN-{name}.md exists{did_you_mean(name, by_id)}")
+            problems.error(path, line, col, "C020", _l(
+                "lesson '%(name)s' is listed but no file NN-%(name)s.md exists%(suggestion)s",
+                name=name, suggestion=did_you_mean(name, by_id)))
     for name, file in by_id.items():
         if name not in order:
-            problems.error(file, 1, 1, "C021", f"lesson file {file.name} is not in the "
-                           "course's 'lessons:' list; add it there or remove the file")
+            problems.error(file, 1, 1, "C021", _l(
+                "lesson file %(file)s is not in the course's 'lessons:' list; add it there or "
+                "remove the file", file=file.name))
     return order
 
 
@@ -201,8 +215,9 @@ def _check_question_ids(lesson, seen: dict[str, str], problems: Problems) -> Non
     kept = []
     for question in lesson.questions:
         if question.id in seen:
-            problems.error(lesson.path, question.line, 1, "Q102", f"duplicate question id "
-                           f"'{question.id}' (first defined at {seen[question.id]})")
+            problems.error(lesson.path, question.line, 1, "Q102", _l(
+                "duplicate question id '%(id)s' (first defined at %(place)s)", id=question.id,
+                place=seen[question.id]))
             lesson.quiz_at = {start: [item for item in items if item is not question]
                               for start, items in lesson.quiz_at.items()}
             continue
@@ -231,8 +246,9 @@ def type_changes(catalog: Catalog, answered: dict[tuple[str, str], set[str]]) ->
             for question in lesson.questions:
                 before = answered.get((course.id, question.id), set()) - {question.type}
                 if before:
-                    found.error(lesson.path, question.line, 1, "Q120", f"question "
-                                f"'{question.id}' was answered as {', '.join(sorted(before))} "
-                                f"and is now {question.type}; those answers would no longer "
-                                "fit, so give the changed question a new id")
+                    found.error(lesson.path, question.line, 1, "Q120", _l(
+                        "question '%(id)s' was answered as %(before)s and is now %(now)s; "
+                        "those answers would no longer fit, so give the changed question a "
+                        "new id", id=question.id, before=", ".join(sorted(before)),
+                        now=question.type))
     return found

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from ..i18n import lazy_text as _l
 from .problems import Problems
 
 FENCE = "---"
@@ -30,8 +31,8 @@ def parse(text: str, path: Path, problems: Problems, code: str) -> FrontMatter |
         return FrontMatter(body=text, body_line=1)
     end = next((i for i in range(1, len(lines)) if lines[i].strip() in (FENCE, "...")), None)
     if end is None:
-        problems.error(path, 1, 1, code,
-                       "front matter opened here is never closed; add a line '---' after it")
+        problems.error(path, 1, 1, code, _l("front matter opened here is never closed; add a "
+                                            "line '---' after it"))
         return None
     source = "".join(lines[1:end])
     try:
@@ -40,13 +41,17 @@ def parse(text: str, path: Path, problems: Problems, code: str) -> FrontMatter |
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line, col = (mark.line + 2, mark.column + 1) if mark else (2, 1)
-        problem = getattr(error, "problem", None) or "cannot be read"
-        problems.error(path, line, col, code, f"front matter is not valid YAML: {problem}")
+        problem = getattr(error, "problem", None)
+        if problem:
+            message = _l("front matter is not valid YAML: %(reason)s", reason=problem)
+        else:
+            message = _l("front matter is not valid YAML: cannot be read")
+        problems.error(path, line, col, code, message)
         return None
     if values is None:
         values = {}
     if not isinstance(values, dict) or not isinstance(node, yaml.MappingNode):
-        problems.error(path, 2, 1, code, "front matter must be 'key: value' lines")
+        problems.error(path, 2, 1, code, _l("front matter must be 'key: value' lines"))
         return None
     positions = {
         key.value: (value.start_mark.line + 2, value.start_mark.column + 1)

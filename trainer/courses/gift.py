@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..i18n import lazy_text as _l
 from .native import (
     LINE_BREAK,
     Converted,
@@ -119,11 +120,14 @@ def _convert_chunk(chunk: _Chunk) -> Draft | Converted | None:
     answers, general = _split_general_feedback(answers)
     stem_text = _stem_text(head, tail)
     words = _first_words(stem_text)
-    kind, lines = _answer_lines(answers, fmt, title or words or "untitled")
+    kind, lines = _answer_lines(answers, fmt, title or words)
     stem = _markdown(stem_text, fmt)
+    if not stem and title:
+        raise Rejected("G011", _l("question '%(title)s' has no question text; write it before "
+                                  "the answers {…}", title=title))
     if not stem:
-        raise Rejected("G011", f"question '{title or 'untitled'}' has no question text; write "
-                       "it before the answers {…}")
+        raise Rejected("G011", _l("question 'untitled' has no question text; write it before "
+                                  "the answers {…}"))
     explicit = inline_ids[-1] if inline_ids else chunk.id_hint
     return Draft(chunk.line, kind, safe_stem(stem), lines, _formatted(general, fmt),
                  tag_slugs(chunk.tags + inline_tags), (explicit, title, words))
@@ -142,8 +146,8 @@ def _split_title(text: str) -> tuple[str, str]:
         return "", text
     end = stripped.find("::", 2)
     if end < 0:
-        raise Rejected("G004", "the question title opened with '::' is never closed; write "
-                       "it as ::Title:: before the question text")
+        raise Rejected("G004", _l("the question title opened with '::' is never closed; "
+                                  "write it as ::Title:: before the question text"))
     return " ".join(stripped[2:end].translate(LITERAL).split()), stripped[end + 2:]
 
 
@@ -159,14 +163,16 @@ def _find_block(text: str) -> tuple[int, int] | None:
     if opening < 0 and closing < 0:
         return None
     if opening >= 0 and closing < 0:
-        raise Rejected("G001", "the answers opened with '{' are never closed; add '}' after "
-                       "the last answer (and keep the question free of blank lines)")
+        raise Rejected("G001", _l("the answers opened with '{' are never closed; add '}' "
+                                  "after the last answer (and keep the question free of blank "
+                                  "lines)"))
     if opening < 0 or closing < opening:
-        raise Rejected("G002", "this question has a '}' with no '{' before it; open the "
-                       "answers with '{', or write \\} for a literal brace")
+        raise Rejected("G002", _l("this question has a '}' with no '{' before it; open the "
+                                  "answers with '{', or write \\} for a literal brace"))
     if "{" in text[opening + 1:] or "}" in text[closing + 1:]:
-        raise Rejected("G003", "this question has more than one '{' or '}'; a question has "
-                       "one answer block {…}; write \\{ or \\} for a literal brace")
+        raise Rejected("G003", _l("this question has more than one '{' or '}'; a question "
+                                  "has one answer block {…}; write \\{ or \\} for a literal "
+                                  "brace"))
     return opening, closing
 
 
@@ -194,11 +200,15 @@ def _first_words(masked: str) -> str:
 
 
 def _answer_lines(block: str, fmt: str, name: str) -> tuple[str, list[str]]:
-    """The native type and answer lines for the text between '{' and '}'."""
+    """The native type and answer lines for the text between '{' and '}'; `name` is the
+    question's title or first words ("" when it has neither)."""
     body = block.strip()
+    if not body and name:
+        raise Rejected("W601", _l("GIFT essay question '%(name)s' skipped (essay is not "
+                                  "gradable)", name=name), "warning")
     if not body:
-        raise Rejected("W601", f"GIFT essay question '{name}' skipped (essay is not gradable)",
-                       "warning")
+        raise Rejected("W601", _l("GIFT essay question 'untitled' skipped (essay is not "
+                                  "gradable)"), "warning")
     if body.startswith("#"):
         return "numeric", _numeric_lines(body[1:], fmt)
     truefalse = _truefalse_lines(body, fmt)
@@ -221,8 +231,9 @@ def _split_answers(body: str, fmt: str, first_unmarked: bool = False) -> list[_A
     answers = []
     if body[:start].strip():
         if not first_unmarked:
-            raise Rejected("G006", f"'{_literal_line(body[:start])[:40]}' comes before the first "
-                           "answer; start each answer with '=' (right) or '~' (wrong)")
+            raise Rejected("G006", _l("'%(text)s' comes before the first answer; start each "
+                                      "answer with '=' (right) or '~' (wrong)",
+                                      text=_literal_line(body[:start])[:40]))
         answers.append(_answer("=", body[:start], fmt))
     answers += [_answer(m.group(1), m.group(2), fmt) for m in SEGMENT.finditer(body, start)]
     return answers
@@ -232,8 +243,9 @@ def _answer(marker: str, raw: str, fmt: str) -> _Answer:
     """One answer: weight, text with its format, and feedback after '#'."""
     weight = WEIGHT.match(raw)
     if weight and not -100 <= float(weight.group(1)) <= 100:
-        raise Rejected("G010", f"weight %{weight.group(1)}% is outside -100..100; write a "
-                       "percentage of the question's points, like %50%")
+        raise Rejected("G010", _l("weight %%%(weight)s%% is outside -100..100; write a "
+                                  "percentage of the question's points, like %%50%%",
+                                  weight=weight.group(1)))
     rest = raw[weight.end():] if weight else raw
     text, _, feedback = rest.partition("#")
     text_fmt, text = _take_format(text, fmt)
@@ -264,8 +276,8 @@ def _single_lines(answers: list[_Answer]) -> list[str]:
 def _multiple_lines(answers: list[_Answer]) -> list[str]:
     """'- [%50%] right', '- [%-100%] wrong', '- [ ] neutral' lines with their feedback."""
     if not any(answer.weight is not None and float(answer.weight) > 0 for answer in answers):
-        raise Rejected("G008", "no answer is right; mark the right one with '=', or give the "
-                       "right ones weights like ~%50%")
+        raise Rejected("G008", _l("no answer is right; mark the right one with '=', or give "
+                                  "the right ones weights like %(example)s", example="~%50%"))
     return _option_lines(answers, "[{}]", _multiple_mark)
 
 
@@ -275,8 +287,8 @@ def _option_lines(answers: list[_Answer], box: str, mark) -> list[str]:
     for answer in answers:
         text = _one_line(answer.text, answer.fmt)
         if not text:
-            raise Rejected("G005", "an answer after '=' or '~' is empty; write its text or "
-                           "remove the mark")
+            raise Rejected("G005", _l("an answer after '=' or '~' is empty; write its text or "
+                                      "remove the mark"))
         lines += [f"- {box.format(mark(answer))} {text}", *answer.feedback]
     return lines
 
@@ -285,11 +297,13 @@ def _check_one_right(answers: list[_Answer]) -> None:
     """A single-choice question marks exactly one answer '=', without a weight."""
     right = [answer for answer in answers if answer.marker == "="]
     if len(right) > 1:
-        raise Rejected("G008", f"{len(right)} answers are marked right with '='; mark one, "
-                       "and give partly right ones weights like ~%50%")
+        raise Rejected("G008", _l("%(count)d answers are marked right with '='; mark one, and "
+                                  "give partly right ones weights like ~%%50%%",
+                                  count=len(right)))
     if right[0].weight is not None and float(right[0].weight) != 100:
-        raise Rejected("G010", f"the right answer '=' has weight %{right[0].weight}%; write "
-                       f"it as ~%{right[0].weight}% and mark the fully right answer with '='")
+        raise Rejected("G010", _l("the right answer '=' has weight %%%(weight)s%%; write it "
+                                  "as ~%%%(weight)s%% and mark the fully right answer with '='",
+                                  weight=right[0].weight))
 
 
 def _single_mark(answer: _Answer) -> str:
@@ -310,19 +324,19 @@ def _match_lines(answers: list[_Answer]) -> list[str]:
     for answer in answers:
         left, arrow, right = answer.text.partition("->")
         if answer.marker != "=" or not arrow:
-            raise Rejected("G009", "in a matching question every answer is a pair written "
-                           "'=left -> right'")
+            raise Rejected("G009", _l("in a matching question every answer is a pair written "
+                                      "'=left -> right'"))
         left_text, right_text = _one_line(left, answer.fmt), _literal_line(right)
         if not right_text:
-            raise Rejected("G005", "a matching pair has nothing after '->'; write the answer "
-                           "it matches")
+            raise Rejected("G005", _l("a matching pair has nothing after '->'; write the "
+                                      "answer it matches"))
         pairs += bool(left_text)
         if left_text.startswith(("(", "[")):
             left_text = "\\" + left_text  # not a '- (x)' or '- [x]' choice line
         lines += [f"- {left_text + ' ' if left_text else ''}-> {right_text}", *answer.feedback]
     if pairs < 2:
-        raise Rejected("G009", "a matching question needs at least two pairs "
-                       "'=left -> right'")
+        raise Rejected("G009", _l("a matching question needs at least two pairs "
+                                  "'=left -> right'"))
     return lines
 
 
@@ -332,8 +346,8 @@ def _text_lines(answers: list[_Answer]) -> list[str]:
     for index, answer in enumerate(answers):
         value = _literal_line(answer.text)
         if not value:
-            raise Rejected("G005", "an answer after '=' is empty; write the accepted answer, "
-                           "like {=Paris}")
+            raise Rejected("G005", _l("an answer after '=' is empty; write the accepted "
+                                      "answer, like {=Paris}"))
         lines += [_graded_line(answer, pin_safe(value, index)), *answer.feedback]
     _check_accepted(lines)
     return lines
@@ -348,8 +362,8 @@ def _numeric_lines(body: str, fmt: str) -> list[str]:
         else:
             lines += [_graded_line(answer, _numeric_value(answer.text)), *answer.feedback]
     if not lines:
-        raise Rejected("G005", "the numeric question has no answer; write the number after "
-                       "'#', like {#1822} or {#3.14:0.01}")
+        raise Rejected("G005", _l("the numeric question has no answer; write the number "
+                                  "after '#', like {#1822} or {#3.14:0.01}"))
     _check_accepted(lines)
     return lines
 
@@ -366,8 +380,8 @@ def _graded_line(answer: _Answer, value: str) -> str:
 def _check_accepted(lines: list[str]) -> None:
     """Short answer and numeric questions accept at least one answer."""
     if not any(line.startswith("=") and not line.startswith("=%-") for line in lines):
-        raise Rejected("G008", "no answer is accepted; write the right answer after '=', "
-                       "like {=Paris}")
+        raise Rejected("G008", _l("no answer is accepted; write the right answer after '=', "
+                                  "like {=Paris}"))
 
 
 def _numeric_value(masked: str) -> str:
@@ -379,8 +393,8 @@ def _numeric_value(masked: str) -> str:
     if dots:
         low, high = _number(low), _number(high)
         if float(low) > float(high):
-            raise Rejected("G012", f"range {low}..{high} is reversed; write the smaller "
-                           f"number first: {high}..{low}")
+            raise Rejected("G012", _l("range %(low)s..%(high)s is reversed; write the smaller "
+                                      "number first: %(high)s..%(low)s", low=low, high=high))
         return f"{low}..{high}"
     value, colon, tolerance = text.partition(":")
     return f"{_number(value)} ±{_number(tolerance)}" if colon else _number(text)
@@ -390,8 +404,9 @@ def _number(text: str) -> str:
     """A number as written, or Rejected."""
     text = text.strip()
     if not NUMBER.fullmatch(text):
-        raise Rejected("G007", f"cannot read '{text}' as a number in a numeric answer; write "
-                       "digits with a decimal point, like 1822 or 3.14")
+        raise Rejected("G007", _l("cannot read '%(text)s' as a number in a numeric answer; "
+                                  "write digits with a decimal point, like 1822 or 3.14",
+                                  text=text))
     return text
 
 

@@ -6,8 +6,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
-
+from ..i18n import lazy_text as _l
 from .numbers import NumberError, UnitError, read_quantity, uses_decimal_comma
 from .quiz import Question
 

@@ -6,6 +6,7 @@ import hashlib
 import re
 from pathlib import Path
 
+from ..i18n import lazy_text as _l
 from . import banks, frontmatter, quiz
 from .model import Lesson
 from .problems import Problems, did_you_mean, read_source
@@ -39,7 +40,8 @@ def pass_mark_problem(value: object) -> str | None:
     if match and match.group(2) is not None and 0 < int(match.group(3)) \
             and int(match.group(2)) <= int(match.group(3)):
         return None
-    return f"pass_mark '{value}': write a percentage like 75% or a fraction like 3/4"
+    return _l("pass_mark '%(value)s': write a percentage like 75%% or a fraction like 3/4",
+              value=value)
 
 
 def load_lesson(path: Path, course_dir: Path, problems: Problems) -> Lesson | None:
@@ -48,8 +50,9 @@ def load_lesson(path: Path, course_dir: Path, problems: Problems) -> Lesson | No
         return None
     _, lesson_id = lesson_id_of(path)
     if not LESSON_ID.match(lesson_id):
-        problems.error(path, 1, 1, "L010", f"lesson file name '{path.name}': use lowercase "
-                       "letters, digits and dashes after the number, like 02-ohms-law.md")
+        problems.error(path, 1, 1, "L010", _l(
+            "lesson file name '%(file)s': use lowercase letters, digits and dashes after the "
+            "number, like 02-ohms-law.md", file=path.name))
         return None
     front = frontmatter.parse(text, path, problems, "L001")
     if front is None:
@@ -83,23 +86,24 @@ def _check_lesson_meta(front, path: Path, problems: Problems) -> None:
     for key in values:
         if key not in LESSON_KEYS:
             line, col = front.position(key)
-            problems.warning(path, line, 1, "L003", f"unknown key '{key}' in lesson front "
-                             f"matter{did_you_mean(key, LESSON_KEYS)}; it is ignored")
+            problems.warning(path, line, 1, "L003", _l(
+                "unknown key '%(key)s' in lesson front matter%(suggestion)s; it is ignored",
+                key=key, suggestion=did_you_mean(key, LESSON_KEYS)))
     if "pass_mark" in values and (message := pass_mark_problem(values["pass_mark"])):
         problems.error(path, *front.position("pass_mark"), "C010", message)
         del values["pass_mark"]  # reported; the course's pass mark applies meanwhile
     if "attempts" in values and not (type(values["attempts"]) is int
                                      and values["attempts"] > 0):
-        problems.error(path, *front.position("attempts"), "L011",
-                       f"attempts '{values['attempts']}': write a whole number like 3")
+        problems.error(path, *front.position("attempts"), "L011", _l(
+            "attempts '%(value)s': write a whole number like 3", value=values["attempts"]))
         del values["attempts"]
     if values.get("score_on", "first") not in ("first", "best"):
-        problems.error(path, *front.position("score_on"), "L012",
-                       f"score_on '{values['score_on']}': write first or best")
+        problems.error(path, *front.position("score_on"), "L012", _l(
+            "score_on '%(value)s': write first or best", value=values["score_on"]))
         del values["score_on"]
     if not isinstance(values.get("shuffle", False), bool):
-        problems.error(path, *front.position("shuffle"), "L013",
-                       f"shuffle '{values['shuffle']}': write true or false")
+        problems.error(path, *front.position("shuffle"), "L013", _l(
+            "shuffle '%(value)s': write true or false", value=values["shuffle"]))
         del values["shuffle"]
 
 
@@ -121,8 +125,8 @@ def _scan_body(lesson: Lesson, course_dir: Path, problems: Problems) -> None:
         index = len(lines) if close is None else close + 1
 
 
-NESTED_MESSAGE = ("this quiz block is indented or inside a list, quote or admonition, so it is "
-                  "not shown; start its ``` at the beginning of a line, on its own")
+NESTED_MESSAGE = _l("this quiz block is indented or inside a list, quote or admonition, so it "
+                    "is not shown; start its ``` at the beginning of a line, on its own")
 
 
 def report_nested_quiz(line: str, number: int, path: Path, problems: Problems,
@@ -142,8 +146,9 @@ def _hide_block(lesson: Lesson, lines, start: int, close: int | None, info: str,
     end = len(lines) - 1 if close is None else close
     lesson.hidden_spans.append((start, end))
     if close is None:
-        problems.error(lesson.path, fence_line, 1, "Q020", f"{info} block opened here is "
-                       "never closed; end it with a line of three backticks")
+        problems.error(lesson.path, fence_line, 1, "Q020", _l(
+            "%(kind)s block opened here is never closed; end it with a line of three "
+            "backticks", kind=info))
         return
     if info == "gift":
         source = "\n".join(lines[start + 1:close])
@@ -162,15 +167,17 @@ def _check_images(line: str, number: int, lesson: Lesson, course_dir: Path,
         src = match.group(1) or match.group(2)
         col = match.start() + 1
         if REMOTE.match(src) and not src.lower().startswith("data:"):
-            problems.warning(lesson.path, number, col, "W402", f"remote image {src} will not "
-                             "load offline; copy it into media/")
+            problems.warning(lesson.path, number, col, "W402", _l(
+                "remote image %(src)s will not load offline; copy it into media/", src=src))
         elif not src.lower().startswith("data:"):
             relative = src.split("#")[0].split("?")[0]
             target = (lesson.path.parent / relative).resolve()
             if not target.is_relative_to(course_dir.resolve()):
-                problems.error(lesson.path, number, col, "W403", f"image '{src}' is outside "
-                               "the course folder; copy it into media/")
+                problems.error(lesson.path, number, col, "W403", _l(
+                    "image '%(src)s' is outside the course folder; copy it into media/",
+                    src=src))
             elif not target.is_file() and not (lesson.path.parent != course_dir
                                                and (course_dir / relative).is_file()):
                 # (a translation may use the course's own image)
-                problems.warning(lesson.path, number, col, "W401", f"image '{src}' not found")
+                problems.warning(lesson.path, number, col, "W401",
+                                 _l("image '%(src)s' not found", src=src))

@@ -10,6 +10,8 @@ from functools import cache
 from babel import Locale, UnknownLocaleError
 from babel.numbers import get_decimal_symbol
 
+from ..i18n import lazy_text as _l
+
 PREFIXES = {
     "T": Decimal("1e12"), "G": Decimal("1e9"), "M": Decimal("1e6"), "k": Decimal("1e3"),
     "h": Decimal("1e2"), "d": Decimal("1e-1"), "c": Decimal("1e-2"), "m": Decimal("1e-3"),
@@ -49,21 +51,47 @@ def uses_decimal_comma(language: str) -> bool:
 
 def parse_number(text: str, decimal_comma: bool = False) -> Decimal:
     """'3.1' (or '3,1' where the language writes a comma) -> Decimal('3.1')."""
-    cleaned = text.strip().replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
+    return _read_number(text, decimal_comma, in_answer_key=False)
+
+
+def _read_number(text: str, decimal_comma: bool, in_answer_key: bool) -> Decimal:
+    """parse_number; its messages say "in the answer key" when it reads an author's key."""
+    written = text.strip()
+    cleaned = written.replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
     if decimal_comma and "," in cleaned and "." not in cleaned:
         cleaned = cleaned.replace(",", ".")
     if not NUMBER.match(cleaned):
         if "," in cleaned and not decimal_comma:
-            raise NumberError(f"cannot read '{text.strip()}' as a number; write "
-                              f"{cleaned.replace(',', '.')}")
-        raise NumberError(f"cannot read '{text.strip()}' as a number")
+            raise NumberError(_comma_problem(written, cleaned.replace(",", "."), in_answer_key))
+        raise NumberError(_not_a_number(written, in_answer_key))
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise NumberError(f"cannot read '{text.strip()}' as a number") from None
+        raise NumberError(_not_a_number(written, in_answer_key)) from None
     if value and not -LARGEST_EXPONENT <= value.adjusted() <= LARGEST_EXPONENT:
-        raise NumberError(f"'{text.strip()}' is too large or too small a number")
+        raise NumberError(_size_problem(written, in_answer_key))
     return value
+
+
+def _comma_problem(written: str, dotted: str, in_answer_key: bool) -> str:
+    if in_answer_key:
+        return _l("cannot read '%(text)s' as a number; write %(number)s in the answer key",
+                  text=written, number=dotted)
+    return _l("cannot read '%(text)s' as a number; write %(number)s", text=written,
+              number=dotted)
+
+
+def _not_a_number(written: str, in_answer_key: bool) -> str:
+    if in_answer_key:
+        return _l("cannot read '%(text)s' as a number in the answer key", text=written)
+    return _l("cannot read '%(text)s' as a number", text=written)
+
+
+def _size_problem(written: str, in_answer_key: bool) -> str:
+    if in_answer_key:
+        return _l("'%(text)s' is too large or too small a number in the answer key",
+                  text=written)
+    return _l("'%(text)s' is too large or too small a number", text=written)
 
 
 def parse_unit(text: str) -> Unit:
@@ -81,7 +109,8 @@ def convert(value: Decimal, unit_text: str, target_text: str) -> Decimal:
     """A value in `unit_text` expressed in `target_text`; NumberError when they do not match."""
     unit, target = parse_unit(unit_text or target_text), parse_unit(target_text)
     if unit.base != target.base:
-        raise UnitError(f"unit '{unit_text}' cannot be converted to '{target_text}'")
+        raise UnitError(_l("unit '%(unit)s' cannot be converted to '%(target)s'",
+                           unit=unit_text, target=target_text))
     return value * unit.factor / target.factor
 
 
@@ -89,14 +118,14 @@ def split_quantity(text: str) -> tuple[str, str]:
     """'3000 mA' -> ('3000', 'mA'); '3,5' -> ('3,5', '')."""
     match = QUANTITY.match(text)
     if not match:
-        raise NumberError(f"cannot read '{text.strip()}' as a number")
+        raise NumberError(_not_a_number(text.strip(), in_answer_key=False))
     return match.group("number"), match.group("unit")
 
 
 def read_quantity(text: str, target_unit: str, decimal_comma: bool) -> Decimal:
     """A learner's '3000 mA' as a number of `target_unit`s (no unit means that unit)."""
     if not text.strip():
-        raise NumberError("write a number")
+        raise NumberError(_l("write a number"))
     number, unit = split_quantity(text)
     return convert(parse_number(number, decimal_comma), unit, target_unit)
 
@@ -118,7 +147,7 @@ class AnswerKeyError(NumberError):
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
-        self.code = code
+        self.code, self.message = code, message
 
 
 PLUS_MINUS = re.compile(r"±|\+/-|\+-")
@@ -155,8 +184,9 @@ def _range_key(text: str, question_unit: str) -> NumericKey:
     low_text, _, high_text = text.partition("..")
     (low, low_unit), (high, high_unit) = _key_quantity(low_text), _key_quantity(high_text)
     if low > high:
-        raise AnswerKeyError("Q303", f"range {low_text.strip()}..{high_text.strip()} is reversed; "
-                        "write the smaller number first")
+        raise AnswerKeyError("Q303", _l(
+            "range %(low)s..%(high)s is reversed; write the smaller number first",
+            low=low_text.strip(), high=high_text.strip()))
     unit = high_unit or low_unit
     return NumericKey(_in_question_unit(low, low_unit or unit, question_unit),
                       _in_question_unit(high, unit, question_unit))
@@ -167,21 +197,23 @@ def _key_quantity(text: str) -> tuple[Decimal, str]:
     try:
         number, unit = split_quantity(text)
     except NumberError:
-        raise AnswerKeyError("Q301", f"cannot read '{text.strip()}' as a number in the answer key; "
-                        "write it like 3.1 or 3.1 A") from None
+        raise AnswerKeyError("Q301", _l(
+            "cannot read '%(text)s' as a number in the answer key; write it like 3.1 or 3.1 A",
+            text=text.strip())) from None
     return _key_number(number), unit
 
 
 def _key_number(text: str) -> Decimal:
     try:
-        return parse_number(text)
+        return _read_number(text, decimal_comma=False, in_answer_key=True)
     except NumberError as error:
-        raise AnswerKeyError("Q301", f"{error} in the answer key") from None
+        raise AnswerKeyError("Q301", error.args[0]) from None
 
 
 def _in_question_unit(value: Decimal, unit: str, question_unit: str) -> Decimal:
     try:
         return convert(value, unit, question_unit)
     except NumberError:
-        raise AnswerKeyError("Q304", f"unit '{unit}' cannot be converted to the question unit "
-                        f"'{question_unit}'") from None
+        raise AnswerKeyError("Q304", _l(
+            "unit '%(unit)s' cannot be converted to the question unit '%(target)s'",
+            unit=unit, target=question_unit)) from None

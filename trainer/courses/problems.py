@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..i18n import lazy_text as _l
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -53,9 +55,10 @@ class Problems(list):
 
 
 def did_you_mean(word: str, choices) -> str:
-    """" (did you mean 'x'?)" when a choice is close to the word, else ""."""
+    """" (did you mean 'x'?)" when a choice is close to the word, else "": a message's
+    %(suggestion)s, right after the word it corrects."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return _l(" (did you mean '%(word)s'?)", word=close[0]) if close else ""
 
 
 def read_source(path: Path, problems: Problems, code: str) -> str | None:
@@ -63,8 +66,9 @@ def read_source(path: Path, problems: Problems, code: str) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
-        problems.error(path, 1, 1, code, f"the file is not UTF-8 text (byte {error.start}); "
-                       "save it as UTF-8 in your editor")
+        problems.error(path, 1, 1, code, _l("the file is not UTF-8 text (byte %(byte)d); save "
+                                            "it as UTF-8 in your editor", byte=error.start))
     except OSError as error:
-        problems.error(path, 1, 1, code, f"the file cannot be read: {error.strerror}")
+        problems.error(path, 1, 1, code, _l("the file cannot be read: %(reason)s",
+                                            reason=error.strerror))
     return None

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from ..i18n import lazy_text as _l
 from .numbers import AnswerKeyError, NumericKey, parse_key
 from .problems import Problems, did_you_mean
 
@@ -124,15 +125,18 @@ def parse_block(lines: list[tuple[int, str]], fence_line: int, path: Path,
     header, positions, rest = _split_header(lines)
     for key, number in positions.items():
         if key not in HEADER_KEYS:
-            problems.error(path, number, 1, "Q103",
-                           f"unknown key '{key}'{did_you_mean(key, HEADER_KEYS)}")
+            problems.error(path, number, 1, "Q103", _l(
+                "unknown key '%(key)s'%(suggestion)s", key=key,
+                suggestion=did_you_mean(key, HEADER_KEYS)))
     qid = header.get("id", "")
     if "id" not in header:
-        problems.error(path, fence_line, 1, "Q101", "quiz block has no 'id:' line; add one "
-                       "such as 'id: ohm-current' as the block's first line")
+        problems.error(path, fence_line, 1, "Q101", _l(
+            "quiz block has no 'id:' line; add one such as 'id: ohm-current' as the block's "
+            "first line"))
     elif not QUESTION_ID.match(qid):
-        problems.error(path, positions["id"], 5, "Q105", f"question id '{qid}': use lowercase "
-                       "letters, digits and dashes, like 'ohm-current'")
+        problems.error(path, positions["id"], 5, "Q105", _l(
+            "question id '%(id)s': use lowercase letters, digits and dashes, like "
+            "'ohm-current'", id=qid))
     explanation_at = next((i for i, (_, t) in enumerate(rest) if t.strip() == EXPLANATION_RULE),
                           len(rest))
     body, explanation = rest[:explanation_at], rest[explanation_at + 1:]
@@ -144,8 +148,9 @@ def parse_block(lines: list[tuple[int, str]], fence_line: int, path: Path,
     _name_options(question, path, problems)
     _check_type(question, positions, path, problems)
     if not stem:
-        problems.error(path, fence_line, 1, "Q106", f"question '{qid}' has no question text; "
-                       "write it after the header's blank line")
+        problems.error(path, fence_line, 1, "Q106", _l(
+            "question '%(id)s' has no question text; write it after the header's blank line",
+            id=qid))
     return question if len(problems.errors) == before else None
 
 
@@ -161,8 +166,8 @@ def _read_answer_lines(question: Question, lines, path: Path, problems: Problems
         elif found := _classify(text):
             question.options.append(_option(found, number))
         else:
-            problems.error(path, number, 1, "Q201", "feedback ('  > …') must follow an answer "
-                           "line")
+            problems.error(path, number, 1, "Q201",
+                           _l("feedback ('  > …') must follow an answer line"))
 
 
 def _option(found, number: int) -> Option:
@@ -196,8 +201,9 @@ def _name_options(question: Question, path: Path, problems: Problems) -> None:
     seen: dict[str, int] = {}
     for option in pinned:
         if option.id in seen:
-            problems.error(path, option.line, 1, "Q204", f"option id '{option.id}' is pinned "
-                           f"twice in question '{question.id}' (line {seen[option.id]})")
+            problems.error(path, option.line, 1, "Q204", _l(
+                "option id '%(option)s' is pinned twice in question '%(id)s' (line %(line)d)",
+                option=option.id, id=question.id, line=seen[option.id]))
         seen.setdefault(option.id, option.line)
     letters = (name for index in range(10_000) if (name := _letter_id(index)) not in seen)
     for option in question.options:
@@ -218,12 +224,14 @@ def _check_multiple(question: Question, path: Path, problems: Problems) -> None:
     if any(option.weighted for option in options):
         total = sum(option.credit for option in options if option.credit > 0)
         if total != 1:
-            problems.error(path, question.line, 1, "Q211", f"multiple-choice question "
-                           f"'{qid}': the positive weights add up to {total * 100:g}%; make "
-                           "them add up to 100%")
+            problems.error(path, question.line, 1, "Q211", _l(
+                "multiple-choice question '%(id)s': the positive weights add up to "
+                "%(total)s%%; make them add up to 100%%", id=qid,
+                total=format(total * 100, "g")))
     elif not any(option.correct for option in options):
-        problems.error(path, question.line, 1, "Q211", f"multiple-choice question '{qid}' "
-                       "marks no box; write [x] in the right ones")
+        problems.error(path, question.line, 1, "Q211", _l(
+            "multiple-choice question '%(id)s' marks no box; write [x] in the right ones",
+            id=qid))
 
 
 def _opaque_ids(question: Question) -> None:
@@ -256,19 +264,22 @@ def _check_type(question: Question, positions: dict, path: Path, problems: Probl
     if not question.type:
         inferred = _infer_type(kinds)
         if inferred is None:
-            problems.error(*where, "Q104", f"question '{question.id}' needs a 'type:' line "
-                           f"(one of {', '.join(TYPES)})")
+            problems.error(*where, "Q104", _l(
+                "question '%(id)s' needs a 'type:' line (one of %(types)s)", id=question.id,
+                types=", ".join(TYPES)))
             return
         question.type = inferred
     elif question.type not in TYPES:
-        problems.error(path, positions["type"], 7, "Q104", f"unknown type '{question.type}'"
-                       f"{did_you_mean(question.type, TYPES)}; use one of {', '.join(TYPES)}")
+        problems.error(path, positions["type"], 7, "Q104", _l(
+            "unknown type '%(type)s'%(suggestion)s; use one of %(types)s", type=question.type,
+            suggestion=did_you_mean(question.type, TYPES), types=", ".join(TYPES)))
         return
     allowed = LINES_OF_TYPE[question.type]
     for option in question.options:
         if option.kind not in allowed:
-            problems.error(path, option.line, 1, "Q202", f"this line does not fit a "
-                           f"{question.type} question '{question.id}'")
+            problems.error(path, option.line, 1, "Q202", _l(
+                "this line does not fit a %(type)s question '%(id)s'", type=question.type,
+                id=question.id))
     question.options = [option for option in question.options if option.kind in allowed]
     if question.type == "order":
         _opaque_ids(question)
@@ -290,15 +301,17 @@ def _check_header_values(question: Question, positions: dict, path: Path,
     header = question.header
     for key, allowed in HEADER_VALUES.items():
         if key in header and header[key] not in allowed:
-            problems.error(path, positions[key], len(key) + 3, "Q110", f"{key} "
-                           f"'{header[key]}': write {' or '.join(allowed)}")
+            problems.error(path, positions[key], len(key) + 3, "Q110", _l(
+                "%(key)s '%(value)s': write %(first)s or %(second)s", key=key,
+                value=header[key], first=allowed[0], second=allowed[1]))
     for key in ("points", "attempts"):
         if key in header and not (header[key].isdigit() and int(header[key]) > 0):
-            problems.error(path, positions[key], len(key) + 3, "Q110", f"{key} "
-                           f"'{header[key]}': write a whole number like 2")
+            problems.error(path, positions[key], len(key) + 3, "Q110", _l(
+                "%(key)s '%(value)s': write a whole number like 2", key=key,
+                value=header[key]))
     if "unit" in header and question.type != "numeric":
-        problems.error(path, positions["unit"], 1, "Q111", "unit: only numeric questions "
-                       "have a unit")
+        problems.error(path, positions["unit"], 1, "Q111",
+                       _l("unit: only numeric questions have a unit"))
 
 
 def _read_numeric_keys(question: Question, path: Path, problems: Problems) -> None:
@@ -307,23 +320,25 @@ def _read_numeric_keys(question: Question, path: Path, problems: Problems) -> No
         try:
             option.key = parse_key(option.text, unit)
         except AnswerKeyError as error:
-            problems.error(path, option.line, 3, error.code, str(error))
+            problems.error(path, option.line, 3, error.code, error.message)
 
 
 def _check_answer_count(question: Question, path: Path, problems: Problems) -> None:
     right = [o for o in question.options if o.credit >= 1]
     kind, qid = question.type, question.id
     if kind in ("single", "multiple", "order", "match") and len(question.options) < 2:
-        problems.error(path, question.line, 1, "Q203", f"{kind} question '{qid}' needs at "
-                       "least two answer lines")
+        problems.error(path, question.line, 1, "Q203", _l(
+            "%(type)s question '%(id)s' needs at least two answer lines", type=kind, id=qid))
     elif kind == "single" and len(right) != 1:
         if right:
-            lines = " and ".join(str(o.line) for o in right)
-            problems.error(path, right[1].line, 3, "Q210", f"single-choice question '{qid}' "
-                           f"marks {len(right)} options correct (lines {lines})")
+            problems.error(path, right[1].line, 3, "Q210", _l(
+                "single-choice question '%(id)s' marks %(count)d options correct (lines "
+                "%(lines)s)", id=qid, count=len(right),
+                lines=_and_list([str(o.line) for o in right])))
         else:
-            problems.error(path, question.line, 1, "Q210", f"single-choice question '{qid}' "
-                           "marks no option correct; write (x) in the right one")
+            problems.error(path, question.line, 1, "Q210", _l(
+                "single-choice question '%(id)s' marks no option correct; write (x) in the "
+                "right one", id=qid))
     elif kind == "multiple":
         _check_multiple(question, path, problems)
     elif kind == "truefalse":
@@ -331,20 +346,30 @@ def _check_answer_count(question: Question, path: Path, problems: Problems) -> N
         others = [o for o in question.options if o.kind == "anticipated"]
         if len(answers) != 1 or answers[0].text not in ("true", "false") or any(
                 o.text not in ("true", "false") or o.text == answers[0].text for o in others):
-            problems.error(path, question.line, 1, "Q212", f"true/false question '{qid}' "
-                           "needs exactly one line 'answer: true' or 'answer: false' (and at "
-                           "most a '~ true' or '~ false' line for the other answer's feedback)")
+            problems.error(path, question.line, 1, "Q212", _l(
+                "true/false question '%(id)s' needs exactly one line 'answer: true' or "
+                "'answer: false' (and at most a '~ true' or '~ false' line for the other "
+                "answer's feedback)", id=qid))
     elif kind == "match" and sum(1 for o in question.options if o.text) < 2:
-        problems.error(path, question.line, 1, "Q240", f"match question '{qid}' needs at "
-                       "least two pairs 'left -> right'")
+        problems.error(path, question.line, 1, "Q240", _l(
+            "match question '%(id)s' needs at least two pairs 'left -> right'", id=qid))
     elif kind in ("text", "numeric") and not [o for o in question.options if o.correct]:
-        problems.error(path, question.line, 1, "Q213", f"{kind} question '{qid}' needs at "
-                       "least one accepted answer line starting with '='")
+        problems.error(path, question.line, 1, "Q213", _l(
+            "%(type)s question '%(id)s' needs at least one accepted answer line starting with "
+            "'='", type=kind, id=qid))
     elif kind == "order":
         numbers = [int(o.match) for o in question.options]
         if numbers != list(range(1, len(numbers) + 1)):
-            problems.error(path, question.options[0].line, 1, "Q230", f"order question "
-                           f"'{qid}': number the lines 1, 2, 3… in the right order")
+            problems.error(path, question.options[0].line, 1, "Q230", _l(
+                "order question '%(id)s': number the lines 1, 2, 3… in the right order",
+                id=qid))
     elif kind == "task" and not question.options:
-        problems.error(path, question.line, 1, "Q250", f"task '{qid}' needs a checklist of "
-                       "steps, one '- [ ] step' per line")
+        problems.error(path, question.line, 1, "Q250", _l(
+            "task '%(id)s' needs a checklist of steps, one '- [ ] step' per line", id=qid))
+
+
+def _and_list(items: list[str]) -> str:
+    """'3 and 5', '3 and 5 and 7': each 'and' a message, so a translator can change it."""
+    if len(items) == 1:
+        return items[0]
+    return _l("%(first)s and %(rest)s", first=items[0], rest=_and_list(items[1:]))
