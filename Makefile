@@ -23,7 +23,7 @@ translations: $(VENV)/.installed  ## extract the interface's messages, update ev
 		-o translations/messages.pot trainer
 	for lang in $(LANGUAGES); do \
 		if [ -f translations/$$lang/LC_MESSAGES/messages.po ]; then \
-			$(BIN)/pybabel update --no-wrap --ignore-obsolete -i translations/messages.pot \
+			$(BIN)/pybabel update --no-wrap --ignore-obsolete --no-fuzzy-matching -i translations/messages.pot \
 				-d translations -l $$lang; \
 		else \
 			$(BIN)/pybabel init --no-wrap -i translations/messages.pot \
