@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gzip
 import http.client
 import itertools
 import json
@@ -55,8 +56,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4, help="waitress threads of both servers")
     parser.add_argument("--duration", type=float, default=60.0,
                         help="cap in seconds on each target's measurement")
+    parser.add_argument("--gzip", action="store_true",
+                        help="ask for gzip like a browser (trainer compresses its pages; the "
+                        "bare baseline does not)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
     return parser.parse_args()
+
+
+ACCEPT = {}  # {"Accept-Encoding": "gzip"} with --gzip
 
 
 def worker(port: int, plan: list, counter, limit: int, stop_at: float, run: Run) -> None:
@@ -66,9 +73,13 @@ def worker(port: int, plan: list, counter, limit: int, stop_at: float, run: Run)
         path, cookie = plan[index % len(plan)]
         started = time.perf_counter()
         try:
-            connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+            connection.request("GET", path, headers={**ACCEPT, "Cookie": cookie} if cookie
+                               else ACCEPT)
             response = connection.getresponse()
-            run.sizes.append(len(response.read()))
+            body = response.read()
+            if response.getheader("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)  # the page's size, whatever travelled
+            run.sizes.append(len(body))
         except (OSError, http.client.HTTPException):
             run.errors += 1
             connection.close()
@@ -187,6 +198,8 @@ def write_json(path: Path, trainer: Figures, bare: Figures, args: argparse.Names
 def main() -> None:
     """Run both targets and report."""
     args = parse_args()
+    if args.gzip:
+        ACCEPT["Accept-Encoding"] = "gzip"
     server.stop_on_sigterm()
     print(f"{args.learners} learners, {args.requests} requests per target, concurrency "
           f"{args.concurrency}, {args.threads} waitress threads, {os.cpu_count()} CPUs")

@@ -19,7 +19,7 @@ from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal, format_percent
 from flask import g, has_app_context, has_request_context, request
 from flask_babel import Babel, LazyString
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 TRANSLATIONS = Path(__file__).parent / "translations"  # compiled catalogs (.mo), built
 RIGHT_TO_LEFT = {"ar", "fa", "he", "ur"}
@@ -39,10 +39,18 @@ def base_language(code: str) -> str:
     return code.split(".")[0].replace("-", "_").split("_")[0].lower()
 
 
+# What each shipped language calls itself, for the menu: asking Babel would load every
+# language's locale data (about 1 MB each) into every server.
+ENDONYMS = {"ar": "العربية", "en": "English", "es": "Español", "fr": "Français",
+            "pt": "Português", "sw": "Kiswahili"}
+
+
 @cache
 def language_name(code: str, in_language: str | None = None) -> str:
     """A language's name, in itself by default ("Français", for a menu) or as written in a
     sentence of another language ("anglais")."""
+    if in_language is None and code in ENDONYMS:
+        return ENDONYMS[code]
     try:
         name = Locale.parse(code.replace("-", "_")).get_display_name(in_language or code) \
             or code
@@ -136,9 +144,19 @@ def translations():
 def page_language() -> str:
     if not has_request_context():
         return str(flask_babel.get_locale() or "en")
-    if "_language" not in g:
-        g._language = str(flask_babel.get_locale())
-    return g._language
+    found = g.get("_language")
+    if found is None:
+        found = g._language = str(flask_babel.get_locale())
+    return found
+
+
+@cache
+def language_options(current: str) -> Markup:
+    """The language menu's options, the current one selected: made once per language."""
+    return Markup("").join(
+        Markup('<option value="{0}" lang="{0}"{1}>{2}</option>').format(
+            code, Markup(" selected") if code == current else "", language_name(code))
+        for code in available_languages())
 
 
 def text_direction(language: str | None = None) -> str:
@@ -197,6 +215,6 @@ def init_app(app) -> None:
         newstyle=True,
     )
     app.jinja_env.globals.update(page_language=page_language, text_direction=text_direction,
-                                 language_name=language_name,
+                                 language_name=language_name, language_options=language_options,
                                  available_languages=available_languages)
     app.jinja_env.filters.update(percent=percent, number=number, pass_mark=pass_mark)
