@@ -21,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
         errors,
         i18n,
         learn,
+        search,
         security,
         status,
         teach,
@@ -50,7 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
         url_for_media=learn.media_url,
     )
     for module in (templating, i18n, security, compression, errors, auth, learn, teach,
-                   coordinate, status):
+                   coordinate, status, search):
         module.init_app(app)
     templating.load_macros(app)
     return app

@@ -91,6 +91,7 @@ def serve(host, port, threads):
     if catalog.problems:
         click.echo(_("%(problems)d problems: see Course problems, or run trainer check.",
                      problems=len(catalog.problems)))
+    app.extensions["trainer"].search.start()  # indexes what changed, in the background
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     click.echo(_("Serving on %(url)s (Ctrl+C stops)", url=f"http://{shown}:{port}"))
     sys.stdout.flush()
@@ -134,6 +135,25 @@ def _type_changes(catalog):
         return type_changes(catalog, answered_types(db))
     finally:
         db.close()
+
+
+@cli.command(help=_("Rebuild the search index of every course, showing progress."))
+def reindex():
+    from .search import IndexBusy
+
+    app = make_app()
+    search_index = app.extensions["trainer"].search
+    with app.app_context():
+        total = search_index.lesson_count()
+        with click.progressbar(length=total, label=_("Indexing lessons"), show_pos=True,
+                               file=sys.stderr) as bar:
+            try:
+                count = search_index.rebuild(progress=bar.update)
+            except IndexBusy:
+                raise Failure(_("The search index is being written by the running server; "
+                                "try again in a few minutes.")) from None
+    click.echo(_("%(count)d lessons indexed in %(folder)s.", count=count,
+                 folder=search_index.folder))
 
 
 @cli.command("import-gift", help=_("Turn a Moodle GIFT or Aiken file into native ```quiz "

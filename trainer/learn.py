@@ -33,6 +33,7 @@ MEDIA_MAX_AGE = 365 * 86400
 SHOWN_INLINE = {".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".mp3", ".ogg", ".oga", ".mp4",
                 ".webm", ".pdf"}  # anything else in media/ is offered as a download
 QUESTION_SLOT = re.compile(r"<!--question-slot-(\d+)-->")
+SEARCH_LENGTH = 200  # characters of a search kept: enough for any question a learner asks
 
 
 def library():
@@ -57,8 +58,12 @@ def course_or_404(course_id: str):
     return course.in_language(page_language())
 
 
-def lesson_or_404(course_id: str, lesson_id: str):
+def lesson_or_404(course_id: str, lesson_id: str, language: str | None = None):
+    """The lesson as read in the page's language, or in `language` when the course has it
+    (a search result in another language links there)."""
     course = course_or_404(course_id)
+    if language and language in course.original_or_self.languages:
+        course = course.original_or_self.in_language(language)
     lesson = course.lesson(lesson_id)
     if lesson is None:
         abort(404)
@@ -109,7 +114,7 @@ def course(course_id: str):
 @bp.get("/courses/<course_id>/<lesson_id>")
 @login_required
 def lesson(course_id: str, lesson_id: str):
-    course, lesson = lesson_or_404(course_id, lesson_id)
+    course, lesson = lesson_or_404(course_id, lesson_id, request.args.get("read"))
     return show_lesson(course, lesson)
 
 
@@ -206,6 +211,24 @@ def answer(course_id: str, lesson_id: str, question_id: str):
     certificates.record_if_complete(get_db(), g.user.id, course, lesson)
     return redirect(url_for("learn.lesson", course_id=course.id, lesson_id=lesson.id,
                             _anchor=f"q-{question.id}"))
+
+
+@bp.get("/search")
+@login_required
+def search():
+    """Lesson sections matching the words asked for: in the courses as this learner reads
+    them, or with all=1 in every language they are written in."""
+    text = " ".join(request.args.get("q", "").split())[:SEARCH_LENGTH]
+    everything = request.args.get("all") == "1"
+    results = None
+    if text:
+        languages = None if everything else {
+            course.id: course.language for course in localized_catalog().courses.values()}
+        results = current_app.extensions["trainer"].search.search(
+            text, languages, request.args.get("page", 1, type=int) or 1)
+    reading = {course.id: course.language for course in localized_catalog().courses.values()}
+    return render_template("learn/search.html", q=text, everything=everything,
+                           results=results, reading=reading)
 
 
 @bp.get("/courses/<course_id>/certificate")

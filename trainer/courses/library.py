@@ -52,6 +52,11 @@ class CourseLibrary:
         self._fingerprint = tree_fingerprint(self.courses_dir)
         self._catalog = load_catalog(self.courses_dir)
         self._checked = time.monotonic()
+        self._listeners: list = []  # called after each reload (search re-indexes)
+
+    def on_change(self, listener) -> None:
+        """Call `listener()` whenever the courses are reloaded because files changed."""
+        self._listeners.append(listener)
 
     @property
     def catalog(self) -> Catalog:
@@ -68,6 +73,8 @@ class CourseLibrary:
         if fingerprint != self._fingerprint:
             self._catalog = load_catalog(self.courses_dir)
             self._fingerprint = fingerprint
+            for listener in self._listeners:
+                listener()
 
     def memo(self, key: tuple, make):
         """The value made for `key`, made once; the oldest of many entries are forgotten."""

@@ -59,6 +59,10 @@ class Course:
         return self.language
 
     @property
+    def original_or_self(self) -> Course:
+        return self.original or self
+
+    @property
     def languages(self) -> list[str]:
         return [self.language, *sorted(self.translations)]
 

@@ -1,0 +1,413 @@
+"""Search: every lesson section of every course, offline, in milliseconds (Whoosh).
+
+The only module that imports Whoosh. The index lives in TRAINER_HOME/search-index and holds
+one document per lesson section (see courses/sections.py) per language a course is read in.
+It is written by one writer only: a background thread that brings it up to date when the
+server starts and whenever the courses change (by content hash, so only changed lessons are
+indexed again), or `trainer reindex`. Requests only read; a missing or damaged index is
+rebuilt by the thread while search says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import shutil
+import threading
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from markupsafe import Markup, escape
+from whoosh import highlight, index
+from whoosh.analysis import (
+    CharsetFilter,
+    LowercaseFilter,
+    RegexTokenizer,
+    StemFilter,
+    StopFilter,
+)
+from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh.qparser import AndGroup, FieldsPlugin, MultifieldParser, WildcardPlugin
+from whoosh.query import And, Or, Term
+from whoosh.support.charset import accent_map
+from whoosh.writing import CLEAR
+
+from .courses.sections import lesson_sections
+from .i18n import base_language
+
+log = logging.getLogger(__name__)
+
+STEMMED = ("en", "fr", "es", "pt")  # languages whose words are reduced to their stem
+FAMILIES = (*STEMMED, "plain")  # every other language: words as written, accents folded
+FOLDER = "search-index"
+PER_PAGE = 10
+SNIPPET_CHARS = 180
+WRITE_TIMEOUT = 120.0  # seconds a writer waits for another one (the server's thread)
+
+
+def family(language: str) -> str:
+    base = base_language(language)
+    return base if base in STEMMED else "plain"
+
+
+def analyzer(name: str):
+    """Words, lowercased, without stop words, accents folded, then stemmed: "Installation"
+    and "installer" both become "install"; "électricité" and "electricite" one word."""
+    chain = RegexTokenizer() | LowercaseFilter()
+    if name in STEMMED:
+        chain = chain | StopFilter(lang=name)
+    chain = chain | CharsetFilter(accent_map)
+    if name in STEMMED:
+        chain = chain | StemFilter(lang=name, cachesize=5000)
+    return chain
+
+
+def make_schema() -> Schema:
+    fields = {
+        "key": ID(unique=True, stored=True),  # group#anchor
+        "group": ID(stored=True),  # course/reading-language/lesson: a lesson as read
+        "version": ID,  # group:content hash, to know what is indexed already
+        "course": ID(stored=True),
+        "reading": ID(stored=True),  # the language the course is read in
+        "written": ID(stored=True),  # the language the section is written in
+        "own": ID,  # "yes" when both are the same (the "all languages" results)
+        "lesson": ID(stored=True),
+        "anchor": STORED, "title": STORED, "lesson_title": STORED, "course_title": STORED,
+        "body": STORED,
+    }
+    for name in FAMILIES:
+        words = analyzer(name)
+        fields[f"text_{name}"] = TEXT(analyzer=words)
+        fields[f"title_{name}"] = TEXT(analyzer=words, field_boost=2.0)
+        # The words as written, lowercased: what "Did you mean" suggests.
+        fields[f"words_{name}"] = TEXT(analyzer=RegexTokenizer() | LowercaseFilter(),
+                                       phrase=False)
+    return Schema(**fields)
+
+
+SCHEMA = make_schema()
+
+
+class IndexBusy(Exception):
+    """Another writer (the server's) kept the index for longer than WRITE_TIMEOUT."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    course_id: str
+    lesson_id: str
+    anchor: str
+    title: str
+    lesson_title: str
+    written: str  # the section's language
+    reading: str  # the language of the course it was found in
+    snippet: Markup
+
+
+@dataclass
+class Results:
+    status: str  # "ready", or "building" while there is no index yet
+    hits: list[Hit] = field(default_factory=list)
+    courses: list[tuple[str, list[Hit]]] = field(default_factory=list)  # grouped, in order
+    total: int = 0
+    page: int = 1
+    pages: int = 0
+    suggestion: str = ""  # a corrected query, when a word looks misspelt
+
+
+class SearchIndex:
+    """The index of one instance: kept up to date by one thread, read by requests."""
+
+    def __init__(self, home: Path, library, app=None):
+        self.folder = Path(home) / FOLDER
+        self.library = library
+        self.app = app
+        self._index = None
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._building = False
+
+    # The writer ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the background writer (once): it updates now, then whenever poked."""
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="search-index",
+                                                daemon=True)
+                self._thread.start()
+
+    def poke(self) -> None:
+        """The courses changed: bring the index up to date, in the background."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            with _damaged_files_closed():
+                try:
+                    if self.app is not None:
+                        with self.app.app_context():
+                            self.update()
+                    else:
+                        self.update()
+                    failed = False
+                except Exception as error:  # noqa: BLE001 - the thread must outlive any failure
+                    # (the message only: a kept traceback would keep Whoosh's files open)
+                    log.error("search index update failed (%s); rebuilding it", repr(error))
+                    failed = True
+            if failed:
+                self._discard()
+                continue
+            self._wake.wait()
+
+    def update(self, progress=None) -> int:
+        """Index what changed since the last update; returns how many lessons were indexed.
+        Called by the background thread or `trainer reindex`, never by a request."""
+        self._building = not self._exists()  # nothing to search meanwhile
+        try:
+            ix = self._open(create=True)
+            wanted = self._wanted()
+            with ix.reader() as reader:
+                present = {v.decode() if isinstance(v, bytes) else v
+                           for v in reader.field_terms("version")}
+                groups = {g.decode() if isinstance(g, bytes) else g
+                          for g in reader.field_terms("group")}
+            changed = [item for item in wanted.values() if item.version not in present]
+            gone = groups - set(wanted)
+            if changed or gone:
+                self._write(ix, changed, gone | {item.group for item in changed}, progress)
+            return len(changed)
+        finally:
+            self._building = False
+
+    def rebuild(self, progress=None) -> int:
+        """Index every lesson again, from nothing (for `trainer reindex`)."""
+        ix = self._open(create=True)
+        items = list(self._wanted().values())
+        self._write(ix, items, None, progress)
+        return len(items)
+
+    def lesson_count(self) -> int:
+        """How many lessons, counted once per language they are read in, an index holds."""
+        return len(self._wanted())
+
+    def _write(self, ix, items: list, forget: set | None, progress) -> None:
+        try:
+            writer = ix.writer(timeout=WRITE_TIMEOUT)
+        except index.LockError:
+            raise IndexBusy(self.folder) from None
+        try:
+            if forget is not None:
+                for group in forget:
+                    writer.delete_by_term("group", group)
+            for item in items:
+                for document in self._documents(item):
+                    writer.add_document(**document)
+                if progress is not None:
+                    progress(1)
+        except BaseException:
+            writer.cancel()
+            raise
+        if forget is None:
+            writer.commit(mergetype=CLEAR)  # everything written now, nothing from before
+        else:
+            writer.commit()
+
+    def _wanted(self) -> dict:
+        """Every lesson as it can be read: {group: _Lesson}, with its content version."""
+        wanted = {}
+        for course in self.library.catalog.courses.values():
+            for reading in course.languages:
+                read = course.in_language(reading)
+                for lesson in read.lessons:
+                    item = _Lesson(read, lesson, reading, read.language_of(lesson))
+                    wanted[item.group] = item
+        return wanted
+
+    def _documents(self, item) -> list[dict]:
+        rendered = self.library.rendered(item.course, item.lesson, item.reading)
+        name = family(item.written)
+        documents = []
+        for section in lesson_sections(rendered, item.lesson.title):
+            documents.append({
+                "key": f"{item.group}#{section.anchor}", "group": item.group,
+                "version": item.version, "course": item.course.id, "reading": item.reading,
+                "written": item.written, "own": "yes" if item.reading == item.written else "no",
+                "lesson": item.lesson.id, "anchor": section.anchor, "title": section.title,
+                "lesson_title": item.lesson.title, "course_title": item.course.title,
+                "body": section.text,
+                f"text_{name}": section.text,
+                f"title_{name}": f"{section.title} {item.lesson.title}",
+                f"words_{name}": f"{section.title} {section.text}",
+            })
+        return documents
+
+    # Opening, and recovering from damage --------------------------------------------------
+
+    def _exists(self) -> bool:
+        """Whether an index was written here (its table of contents), without reading it:
+        Whoosh's own check raises on a damaged one."""
+        return any(self.folder.glob("_MAIN_*.toc"))
+
+    def _open(self, create: bool = False):
+        if self._index is None:
+            if self._exists():
+                ix = index.open_dir(str(self.folder))
+                if set(ix.schema.names()) != set(SCHEMA.names()):  # made by another version
+                    ix.close()
+                    self._discard()
+                    return self._open(create)
+                self._index = ix
+            elif create:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self._index = index.create_in(str(self.folder), SCHEMA)
+            else:
+                return None
+        return self._index
+
+    def _discard(self) -> None:
+        """Forget a damaged index; the writer makes a new one."""
+        index_object, self._index = self._index, None
+        if index_object is not None:
+            index_object.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    # Reading --------------------------------------------------------------------------
+
+    def search(self, text: str, languages: dict[str, str] | None, page: int = 1) -> Results:
+        """Sections matching `text`. `languages` maps each course id to the language the
+        reader reads it in; None searches every course in every language it is written in."""
+        if self._building or not self._exists():
+            self.start()
+            self.poke()
+            return Results("building")
+        with _damaged_files_closed():
+            try:
+                return self._search(text, languages, page)
+            except Exception as error:  # noqa: BLE001 - a damaged index must not fail a page
+                log.error("search index unreadable (%s); rebuilding it", repr(error))
+        self._discard()
+        self.start()
+        self.poke()
+        return Results("building")
+
+    def _search(self, text: str, languages, page: int) -> Results:
+        ix = self._open()
+        families = tuple(sorted({family(language) for language in languages.values()})
+                         ) if languages is not None else FAMILIES
+        if languages is not None and not languages:
+            return Results("ready")
+        query = _parser(families).parse(text)
+        where = Term("own", "yes") if languages is None else Or(
+            [And([Term("course", course), Term("reading", language)])
+             for course, language in sorted(languages.items())])
+        with ix.searcher() as searcher:
+            found = searcher.search_page(query, max(page, 1), pagelen=PER_PAGE, filter=where,
+                                         terms=True)
+            found.results.fragmenter, found.results.formatter = FRAGMENTER, FORMATTER
+            results = [(_hit(result), result["course_title"]) for result in found] \
+                if found.total else []
+            suggestion = _suggestion(searcher, text, families, found.total)
+        grouped: dict[str, list[Hit]] = {}
+        titles: dict[str, str] = {}
+        for hit, course_title in results:
+            grouped.setdefault(hit.course_id, []).append(hit)
+            titles.setdefault(hit.course_id, course_title)
+        return Results("ready", [hit for hit, _ in results],
+                       [(titles[c], hits) for c, hits in grouped.items()], found.total,
+                       max(found.pagenum, 1), found.pagecount, suggestion)
+
+
+@contextmanager
+def _damaged_files_closed():
+    """Whoosh leaves a damaged index's files open when it gives up reading them; they close
+    when its exception is dropped, which must not warn."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        yield
+
+
+@dataclass
+class _Lesson:
+    course: object  # the course as read in `reading`
+    lesson: object
+    reading: str
+    written: str
+
+    @property
+    def group(self) -> str:
+        return f"{self.course.id}/{self.reading}/{self.lesson.id}"
+
+    @property
+    def version(self) -> str:
+        digest = hashlib.sha256("\0".join((self.lesson.hash, self.course.title,
+                                           self.lesson.title, self.written)).encode())
+        return f"{self.group}:{digest.hexdigest()[:16]}"
+
+
+@lru_cache(maxsize=32)
+def _parser(families: tuple[str, ...]) -> MultifieldParser:
+    """Plain words and "quoted phrases", every word required; no field or wildcard syntax."""
+    names = [f"{kind}_{name}" for name in families for kind in ("text", "title")]
+    parser = MultifieldParser(names, SCHEMA, group=AndGroup)
+    parser.remove_plugin_class(FieldsPlugin)
+    parser.remove_plugin_class(WildcardPlugin)
+    return parser
+
+
+FORMATTER = highlight.HtmlFormatter(tagname="mark", between=" … ")
+FRAGMENTER = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
+
+
+def _hit(result) -> Hit:
+    body = result["body"]
+    field_name = f"text_{family(result['written'])}"
+    marked = result.highlights(field_name, text=body, top=2) if body else ""
+    if not marked:
+        marked = escape(body[:SNIPPET_CHARS] + ("…" if len(body) > SNIPPET_CHARS else ""))
+    return Hit(result["course"], result["lesson"], result["anchor"], result["title"],
+               result["lesson_title"], result["written"], result["reading"], Markup(marked))
+
+
+WORD = re.compile(r"\w+", re.UNICODE)
+FOLD = CharsetFilter(accent_map)
+
+
+def _folded(word: str) -> str:
+    return "".join(token.text for token in FOLD(RegexTokenizer()(word)))
+
+
+def _suggestion(searcher, text: str, families: tuple[str, ...], total: int) -> str:
+    """The query with each word that is in no lesson replaced by the closest one that is;
+    "" when every word is known, or nothing closer exists."""
+    changed, corrected = False, text
+    for word in dict.fromkeys(w.lower() for w in WORD.findall(text)):
+        if len(word) < 3 or word.isdigit():
+            continue
+        fields = [f"words_{name}" for name in families]
+        if any(searcher.doc_frequency(name, word) for name in fields):
+            continue
+        options = [(searcher.doc_frequency(name, option), option) for name in fields
+                   for option in searcher.corrector(name).suggest(word, limit=1, maxdist=2)]
+        if options:
+            best = max(options)[1]
+            if _folded(best) == _folded(word):
+                continue  # the word without its accents: search finds it as it is
+            corrected = re.sub(rf"\b{re.escape(word)}\b", best, corrected, flags=re.I)
+            changed = True
+    return corrected if changed and (total == 0 or corrected != text) else ""
+
+
+def init_app(app) -> None:
+    """The index object; the server starts its writer (see server.serve), and a search asked
+    for before that starts it too."""
+    library = app.extensions["trainer"].library
+    search_index = SearchIndex(Path(app.instance_path), library, app)
+    library.on_change(search_index.poke)
+    app.extensions["trainer"].search = search_index
