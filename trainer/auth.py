@@ -13,6 +13,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -21,6 +22,7 @@ from . import accounts, box, i18n
 from .db import get_db
 
 bp = Blueprint("auth", __name__)
+PICKED_LANGUAGE = "picked_language"  # in the session: chosen from the menu while signed out
 
 
 def safe_next(target: str | None) -> str:
@@ -42,7 +44,7 @@ def limiter() -> accounts.SignInLimiter:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    if request.method == "GET":
+    if request.method != "POST":  # GET or HEAD: show the form, change nothing
         return render_template("auth/login.html", username="")
     username = accounts.normalise_username(request.form.get("username", ""))
     password = request.form.get("password", "")
@@ -57,14 +59,15 @@ def login():
         flash(_("Wrong username or password."), "error")
         return render_template("auth/login.html", username=username), 401
     limiter().succeeded(username)
+    # A language picked from the menu on this visit, before signing in, is their latest
+    # choice: it becomes their own. (A cookie left by someone else on a shared phone is not.)
+    picked = session.get(PICKED_LANGUAGE)
     accounts.start_session(db, user)
-    # The language picked before signing in is their latest choice: it becomes their own.
-    picked = request.cookies.get(i18n.LANGUAGE_COOKIE)
     if picked in i18n.available_languages() and picked != user.language:
         accounts.set_language(db, user, picked)
     response = redirect(safe_next(request.args.get("next")))
-    if user.language and not picked:
-        i18n.remember_language(response, user.language)
+    if picked or user.language:  # kept after signing out, on this phone
+        i18n.remember_language(response, picked or user.language)
     return response
 
 
@@ -76,7 +79,9 @@ def choose_language():
     if language not in i18n.available_languages():
         flash(_("Choose one of the languages in the list."), "error")
         return redirect(target)
-    if g.user is not None and g.user.language != language:
+    if g.user is None:
+        session[PICKED_LANGUAGE] = language  # adopted by the account that signs in next
+    elif g.user.language != language:
         accounts.set_language(get_db(), g.user, language)
     response = redirect(target)
     i18n.remember_language(response, language)
@@ -95,7 +100,7 @@ def register():
     if not g.box["self_registration"]:
         abort(404)
     form = {k: request.form.get(k, "") for k in ("username", "display_name")}
-    if request.method == "GET":
+    if request.method != "POST":  # GET or HEAD: show the form, change nothing
         return render_template("auth/register.html", form=form)
     db = get_db()
     password = request.form.get("password", "")

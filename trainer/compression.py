@@ -19,6 +19,9 @@ LEVEL = 6
 
 
 def compress(response):
+    if response.status_code in (206, 304):  # the answer depends on Accept-Encoding too
+        response.vary.add("Accept-Encoding")
+        return response
     if (response.status_code != 200 or response.mimetype not in COMPRESSED_TYPES
             or "Content-Encoding" in response.headers
             or not request.accept_encodings["gzip"]):
@@ -38,6 +41,10 @@ def compress(response):
         response.set_data(gzip.compress(body, LEVEL, mtime=0))
     response.headers["Content-Encoding"] = "gzip"
     response.vary.add("Accept-Encoding")
+    response.headers.pop("Accept-Ranges", None)  # ranges of the plain file would not fit
+    etag, weak = response.get_etag()
+    if etag:  # the gzipped bytes are another representation: never the plain file's tag
+        response.set_etag(f"{etag}-gzip", weak)
     return response
 
 

@@ -75,7 +75,7 @@ def problems():
 def box_page():
     db = get_db()
     languages = available_languages()
-    if request.method == "GET":
+    if request.method != "POST":  # GET or HEAD: show the form, change nothing
         return render_box_page(db, box.box_settings(db), {}, languages)
     values, errors = box.read_settings_form(request.form, languages)
     if errors:
@@ -207,7 +207,7 @@ def render_edit(db, person):
 @role_required("coordinator")
 def import_users():
     """Step 1: upload, and see every row checked. Step 2 (confirm): write them all at once."""
-    if request.method == "GET":
+    if request.method != "POST":  # GET or HEAD: show the form, change nothing
         return render_template("coordinate/import.html", preview=None, data="")
     db = get_db()
     upload = request.files.get("file")

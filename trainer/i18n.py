@@ -8,7 +8,7 @@ box's default. The command line follows LANGUAGE, LC_ALL, LC_MESSAGES or LANG, l
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
@@ -60,11 +60,16 @@ def language_name(code: str, in_language: str | None = None) -> str:
 
 
 def command_line_language() -> str:
-    for variable in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
-        for value in os.environ.get(variable, "").split(":"):
-            if value and value not in ("C", "POSIX") and not value.startswith("C."):
-                language = base_language(value)
-                return language if language in available_languages() else "en"
+    """As gettext chooses: LC_ALL, else LC_MESSAGES, else LANG names the locale; "C" means
+    English; otherwise LANGUAGE (a list like "sw:fr") goes first, then that locale."""
+    environment = os.environ
+    locale = environment.get("LC_ALL") or environment.get("LC_MESSAGES") or environment.get(
+        "LANG") or ""
+    if not locale or locale in ("C", "POSIX") or locale.startswith(("C.", "POSIX.")):
+        return "en"
+    for value in [*environment.get("LANGUAGE", "").split(":"), locale]:
+        if value and base_language(value) in available_languages():
+            return base_language(value)
     return "en"
 
 
@@ -115,7 +120,16 @@ def chosen_language(user, cookie: str | None, accepted, default: str) -> str:
     for candidate in (saved, cookie):
         if candidate in languages:
             return candidate
-    return accepted.best_match(languages) or (default if default in languages else "en")
+    return browser_language(accepted, languages) or (default if default in languages else "en")
+
+
+def browser_language(accepted, languages) -> str | None:
+    """The most wanted of the browser's languages that the box has, by base language: fr-CA
+    gets French before a less wanted en; "*" wants nothing in particular (the box decides)."""
+    for value, quality in accepted:  # most wanted first
+        if quality > 0 and value != "*" and base_language(value) in languages:
+            return base_language(value)
+    return None
 
 
 def remember_language(response, language: str) -> None:
@@ -203,7 +217,8 @@ def date(moment: datetime) -> str:
 
 
 def from_timestamp(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
+    """The box's own clock time (naive: Babel writes it as it is)."""
+    return datetime.fromtimestamp(seconds)
 
 
 def init_app(app) -> None:

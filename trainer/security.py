@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hmac
 import secrets
 
@@ -19,11 +20,29 @@ HEADERS = {
 }
 
 
-def csrf_token() -> str:
-    """This session's token; made on first use."""
+def _session_token() -> bytes:
+    """This session's secret token; made on first use."""
     if CSRF_FIELD not in session:
         session[CSRF_FIELD] = secrets.token_urlsafe(32)
-    return session[CSRF_FIELD]
+    return session[CSRF_FIELD].encode()
+
+
+def csrf_token() -> str:
+    """The session's token, masked afresh for each form: a page never shows the same bytes
+    twice, so compressed pages cannot leak it (the BREACH attack) over HTTPS."""
+    token = _session_token()
+    mask = secrets.token_bytes(len(token))
+    masked = bytes(a ^ b for a, b in zip(token, mask, strict=True))
+    return base64.urlsafe_b64encode(mask + masked).decode()
+
+
+def unmasked(sent: str) -> bytes:
+    try:
+        raw = base64.urlsafe_b64decode(sent.encode())
+    except (ValueError, UnicodeEncodeError):
+        return b""
+    half = len(raw) // 2
+    return bytes(a ^ b for a, b in zip(raw[:half], raw[half:], strict=False))
 
 
 def csrf_field() -> Markup:
@@ -35,9 +54,9 @@ def check_csrf() -> None:
         return
     if request.routing_exception is not None:
         return  # a 404 or 405 that routing will answer
-    sent = request.form.get(CSRF_FIELD, "")
-    expected = session.get(CSRF_FIELD, "")
-    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+    sent = unmasked(request.form.get(CSRF_FIELD, ""))
+    expected = session.get(CSRF_FIELD, "").encode()
+    if not expected or not hmac.compare_digest(sent, expected):
         abort(400, description="csrf")
 
 

@@ -20,9 +20,14 @@ RENDER_CACHE_SIZE = 512
 
 def lesson_key(course: Course, lesson: Lesson) -> tuple:
     """What a lesson's rendering depends on: its text, which of its questions loaded (the
-    checks may drop one), where it lives and the course's media."""
-    return ("lesson", course.id, course.language, lesson.id, lesson.hash, course.media_version,
-            tuple(question.id for question in lesson.questions))
+    checks may drop one), where it lives and the course's media; for a translation also what
+    it borrows from the course: option ids, the course's media, lessons not translated yet."""
+    key = ("lesson", course.id, course.language, lesson.id, lesson.hash, course.media_version,
+           tuple(question.id for question in lesson.questions))
+    if course.original is None:
+        return key
+    original = course.original.lesson(lesson.id)
+    return (*key, original.hash if original else "", course.original.media_version)
 
 
 def tree_fingerprint(root: Path) -> tuple:
@@ -102,18 +107,26 @@ class CourseLibrary:
             html, _toc = render(text)
             return sanitize.clean(html, lambda src: self.image_url(course, course.path, src))
 
+        borrowed = course.original.media_version if course.original is not None else ""
         return self.memo(("text", course.id, course.language, digest, course.media_version,
-                          language), make)
+                          borrowed, language), make)
 
     def image_url(self, course: Course, base: Path, src: str) -> str | None:
         """The URL of a relative image under the course's media/, or None when there is none.
-        A translation's lessons look in its own media/ first, then in the course's."""
-        places = [(course, base)]
+        A translation's lessons look in its own media/ first, then in the course's; a lesson
+        a translation borrows from the course (not translated yet) looks in the course's."""
+        relative = src.split("#")[0].split("?")[0]
+        targets = [(base / relative).resolve()]
+        owners = [course]
         if course.original is not None:
-            places.append((course.original, course.original.path / base.relative_to(course.path)))
-        for owner, folder in places:
-            media = (owner.path / "media").resolve()
-            target = (folder / src.split("#")[0].split("?")[0]).resolve()
-            if target.is_relative_to(media) and target.is_file():
-                return self.url_for_media(owner, quote(target.relative_to(media).as_posix()))
+            owners.append(course.original)
+            if base.resolve().is_relative_to(course.path.resolve()):
+                mirrored = course.original.path / base.resolve().relative_to(
+                    course.path.resolve())
+                targets.append((mirrored / relative).resolve())
+        for target in targets:
+            for owner in owners:
+                media = (owner.path / "media").resolve()
+                if target.is_relative_to(media) and target.is_file():
+                    return self.url_for_media(owner, quote(target.relative_to(media).as_posix()))
         return None

@@ -48,8 +48,10 @@ class Course:
         """This course as read in `language`: its translation there, else itself."""
         if language == self.language:
             return self
-        return self.translations.get(language) or self.translations.get(
-            language.split("_")[0].split("-")[0]) or self
+        base = language.split("_")[0].split("-")[0]
+        return self.translations.get(language) or self.translations.get(base) or next(
+            (t for code, t in sorted(self.translations.items())
+             if code.split("-")[0] == base), self)  # a pt-BR translation for pt readers
 
     def language_of(self, lesson: Lesson) -> str:
         """The language a lesson is written in: a translation falls back to the original's

@@ -12,6 +12,8 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+from babel import Locale, UnknownLocaleError
+
 from ..i18n import lazy_text as _l
 from . import frontmatter
 from .lessons import load_lesson
@@ -28,9 +30,19 @@ KEY_TEXT_KINDS = ("truefalse", "ordered")
 
 
 def translation_folders(course_dir: Path) -> list[Path]:
-    """Sub-folders named like a language (fr, pt-BR) that hold Markdown files."""
+    """Sub-folders named after a language (fr, pt-BR) that hold Markdown files; a folder
+    like doc/ or old/ is no language, so not a translation."""
     return sorted(p for p in course_dir.iterdir()
-                  if p.is_dir() and LANGUAGE_FOLDER.match(p.name) and any(p.glob("*.md")))
+                  if p.is_dir() and LANGUAGE_FOLDER.match(p.name) and is_language(p.name)
+                  and any(p.glob("*.md")))
+
+
+def is_language(code: str) -> bool:
+    try:
+        Locale.parse(code.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return False
+    return True
 
 
 def load_translations(course: Course, problems: Problems) -> None:
@@ -65,11 +77,13 @@ def _read_course_file(translated: Course, path: Path, problems: Problems) -> Non
     for key, value in front.values.items():
         line = front.position(key)[0]
         if key in SHARED_KEYS:
-            if str(value) != str(getattr(original, key, value)):
+            theirs = ([lesson.id for lesson in original.lessons] if key == "lessons"
+                      else getattr(original, key, value))
+            if str(value) != str(theirs):
                 problems.error(path, line, 1, "T003", _l(
                     "%(key)s '%(value)s' differs from the course's '%(original)s'; a "
-                    "translation shares it, so leave it out", key=key, value=value,
-                    original=getattr(original, key)))
+                    "translation shares it, so leave it out", key=key,
+                    value=_short(value), original=_short(theirs)))
         elif key == "language":
             if str(value) != translated.language:
                 problems.error(path, line, 1, "T003", _l(
@@ -128,7 +142,13 @@ def matches(original: Lesson, translated: Lesson, problems: Problems) -> bool:
                 "%(key)s is %(here)s here but %(there)s in %(file)s; a translation keeps the "
                 "same settings", key=key, here=_shown(translated.meta.get(key)),
                 there=_shown(original.meta.get(key)), file=original.path.name))
-    theirs = {question.id: question for question in translated.questions}
+    theirs: dict = {}
+    for question in translated.questions:
+        if question.id in theirs:
+            problems.error(path, question.line, 1, "T009", _l(
+                "question '%(id)s' appears twice here; a translation has each question once",
+                id=question.id))
+        theirs[question.id] = question
     for question in original.questions:
         if question.id not in theirs:
             problems.error(path, 1, 1, "T008", _l(
@@ -169,6 +189,10 @@ def key_differences(original: Question, translated: Question) -> list[str]:
         return found + [_l("question '%(id)s' has %(here)d answer lines here but %(there)d in "
                            "the course language", id=qid, here=len(translated.options),
                            there=len(original.options))]
+    if original.type == "match" and _pairing(original) != _pairing(translated):
+        found.append(_l("question '%(id)s' pairs its items and answers differently from the "
+                        "course language: keep the same lines, the same lines without an "
+                        "item, and the same lines sharing an answer", id=qid))
     pairs = zip(original.options, translated.options, strict=True)
     for index, (mine, other) in enumerate(pairs, 1):
         if (mine.kind, mine.correct, mine.credit, mine.weighted, mine.pinned) != \
@@ -184,8 +208,20 @@ def key_differences(original: Question, translated: Question) -> list[str]:
     return found
 
 
+def _pairing(question: Question) -> list[tuple[bool, int]]:
+    """A match question's shape: for each line, whether it has an item (left of ->) and
+    the first line with the same answer (right of ->)."""
+    answers = [option.match for option in question.options]
+    return [(bool(option.text), answers.index(option.match)) for option in question.options]
+
+
 def _key_text(option) -> str:
     return option.match if option.kind == "ordered" else option.text.strip().lower()
+
+
+def _short(value) -> str:
+    text = str(value)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def _shown(value):
