@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -293,3 +294,14 @@ def test_trainer_reindex_rebuilds_the_index(app, courses_dir, tmp_path):
     assert "2 lessons indexed in" in result.stdout and "Indexing lessons" in result.stderr
     assert sections_found(app.extensions["trainer"].search, "batterie", "fr") == [
         "wiring/fr/wiring#les-batteries"]
+
+
+def test_whoosh_is_imported_by_the_search_module_only():
+    from pathlib import Path
+
+    import trainer
+
+    root = Path(trainer.__file__).parent
+    importing = sorted(str(path.relative_to(root)) for path in root.rglob("*.py")
+                       if re.search(r"^\s*(from|import) whoosh", path.read_text(), re.M))
+    assert importing == ["search.py"]

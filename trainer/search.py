@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from markupsafe import Markup, escape
-from whoosh import highlight, index
+from whoosh import highlight, index, scoring
 from whoosh.analysis import (
     CharsetFilter,
     LowercaseFilter,
@@ -31,8 +31,9 @@ from whoosh.analysis import (
     StopFilter,
 )
 from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh.filedb.filestore import FileStorage
 from whoosh.qparser import AndGroup, FieldsPlugin, MultifieldParser, WildcardPlugin
-from whoosh.query import And, Or, Term
+from whoosh.query import Or, Term
 from whoosh.support.charset import accent_map
 from whoosh.writing import CLEAR
 
@@ -75,6 +76,7 @@ def make_schema() -> Schema:
         "reading": ID(stored=True),  # the language the course is read in
         "written": ID(stored=True),  # the language the section is written in
         "own": ID,  # "yes" when both are the same (the "all languages" results)
+        "shelf": ID,  # course/reading-language: what a reader's search looks through
         "lesson": ID(stored=True),
         "anchor": STORED, "title": STORED, "lesson_title": STORED, "course_title": STORED,
         "body": STORED,
@@ -131,6 +133,9 @@ class SearchIndex:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._building = False
+        self._local = threading.local()  # each serving thread keeps its searcher open
+        self._searchers: list = []  # every one of them, to close them all
+        self._generation = 0  # bumped when a damaged index is thrown away
 
     # The writer ------------------------------------------------------------------------
 
@@ -185,6 +190,9 @@ class SearchIndex:
             return len(changed)
         finally:
             self._building = False
+        self._local = threading.local()  # each serving thread keeps its searcher open
+        self._searchers: list = []  # every one of them, to close them all
+        self._generation = 0  # bumped when a damaged index is thrown away
 
     def rebuild(self, progress=None) -> int:
         """Index every lesson again, from nothing (for `trainer reindex`)."""
@@ -239,6 +247,7 @@ class SearchIndex:
                 "key": f"{item.group}#{section.anchor}", "group": item.group,
                 "version": item.version, "course": item.course.id, "reading": item.reading,
                 "written": item.written, "own": "yes" if item.reading == item.written else "no",
+                "shelf": f"{item.course.id}/{item.reading}",
                 "lesson": item.lesson.id, "anchor": section.anchor, "title": section.title,
                 "lesson_title": item.lesson.title, "course_title": item.course.title,
                 "body": section.text,
@@ -250,15 +259,22 @@ class SearchIndex:
 
     # Opening, and recovering from damage --------------------------------------------------
 
+    def _storage(self) -> FileStorage:
+        # Read with plain file reads, not mmap: a file damaged in place under a mapping
+        # would crash the whole server (SIGBUS) instead of raising an error.
+        return FileStorage(str(self.folder), supports_mmap=False)
+
     def _exists(self) -> bool:
         """Whether an index was written here (its table of contents), without reading it:
         Whoosh's own check raises on a damaged one."""
         return any(self.folder.glob("_MAIN_*.toc"))
 
     def _open(self, create: bool = False):
+        if self._index is not None and not self._exists():
+            self._index = None  # the folder was deleted: start again
         if self._index is None:
             if self._exists():
-                ix = index.open_dir(str(self.folder))
+                ix = self._storage().open_index()
                 if set(ix.schema.names()) != set(SCHEMA.names()):  # made by another version
                     ix.close()
                     self._discard()
@@ -266,13 +282,19 @@ class SearchIndex:
                 self._index = ix
             elif create:
                 self.folder.mkdir(parents=True, exist_ok=True)
-                self._index = index.create_in(str(self.folder), SCHEMA)
+                self._index = self._storage().create_index(SCHEMA)
             else:
                 return None
         return self._index
 
     def _discard(self) -> None:
         """Forget a damaged index; the writer makes a new one."""
+        self._generation += 1
+        with self._start_lock:
+            searchers, self._searchers = self._searchers, []
+        for searcher in searchers:
+            if not searcher.is_closed:
+                searcher.close()  # a thread still using one reopens the new index
         index_object, self._index = self._index, None
         if index_object is not None:
             index_object.close()
@@ -304,24 +326,68 @@ class SearchIndex:
         if languages is not None and not languages:
             return Results("ready")
         query = _parser(families).parse(text)
-        where = Term("own", "yes") if languages is None else Or(
-            [And([Term("course", course), Term("reading", language)])
-             for course, language in sorted(languages.items())])
-        with ix.searcher() as searcher:
-            found = searcher.search_page(query, max(page, 1), pagelen=PER_PAGE, filter=where,
-                                         terms=True)
-            found.results.fragmenter, found.results.formatter = FRAGMENTER, FORMATTER
-            results = [(_hit(result), result["course_title"]) for result in found] \
-                if found.total else []
-            suggestion = _suggestion(searcher, text, families, found.total)
+        searcher = self._searcher(ix)
+        where = _shelves(searcher, None if languages is None else frozenset(
+            f"{course}/{language}" for course, language in languages.items()))
+        # All matches at once: the total comes with them (a page of the top ten would
+        # count them again, which costs as much as finding them).
+        found = searcher.search(query, limit=None, filter=where)
+        found.fragmenter, found.formatter = FRAGMENTER, FORMATTER
+        total = len(found)
+        pages = -(-total // PER_PAGE)
+        page = min(max(page, 1), max(pages, 1))
+        start = (page - 1) * PER_PAGE
+        results = [(_hit(found[index]), found[index]["course_title"])
+                   for index in range(start, min(start + PER_PAGE, total))]
+        suggestion = _suggestion(searcher, text, families, total)
         grouped: dict[str, list[Hit]] = {}
         titles: dict[str, str] = {}
         for hit, course_title in results:
             grouped.setdefault(hit.course_id, []).append(hit)
             titles.setdefault(hit.course_id, course_title)
         return Results("ready", [hit for hit, _ in results],
-                       [(titles[c], hits) for c, hits in grouped.items()], found.total,
-                       max(found.pagenum, 1), found.pagecount, suggestion)
+                       [(titles[c], hits) for c, hits in grouped.items()], total, page, pages,
+                       suggestion)
+
+
+    def _searcher(self, ix):
+        """This thread's searcher, opened again only when the index has changed."""
+        local = self._local
+        searcher = getattr(local, "searcher", None)
+        if searcher is not None and (local.generation != self._generation
+                                     or searcher.is_closed):
+            searcher = None  # closed when the damaged index was thrown away
+        if searcher is None or not searcher.up_to_date():
+            if searcher is not None:
+                searcher.close()
+            searcher = ix.searcher(weighting=WEIGHTING)
+            with self._start_lock:
+                self._searchers = [s for s in self._searchers if not s.is_closed]
+                self._searchers.append(searcher)
+        local.searcher, local.generation = searcher, self._generation
+        return searcher
+
+    def close(self) -> None:
+        """Close every searcher and the index (the app is going away)."""
+        with self._start_lock:
+            searchers, self._searchers = self._searchers, []
+        for searcher in searchers:
+            if not searcher.is_closed:
+                searcher.close()
+        if self._index is not None:
+            self._index.close()
+
+
+def _shelves(searcher, shelves: frozenset | None) -> set:
+    """The documents a reader looks through, worked out once per searcher: every course in
+    the language they read it in, or (None) every section in its own language."""
+    cache = searcher.__dict__.setdefault("_trainer_shelves", {})
+    found = cache.get(shelves)
+    if found is None:
+        where = Term("own", "yes") if shelves is None else Or(
+            [Term("shelf", shelf) for shelf in sorted(shelves)])
+        found = cache[shelves] = set(searcher.docs_for_query(where))
+    return found
 
 
 @contextmanager
@@ -361,6 +427,10 @@ def _parser(families: tuple[str, ...]) -> MultifieldParser:
     return parser
 
 
+# TF-IDF: how often a word is in a section, and how rare it is in all of them. BM25 would
+# also weigh each section's length, which costs a column read per matching section: over
+# twice the time of a whole query on a big library, for little better an order.
+WEIGHTING = scoring.TF_IDF()
 FORMATTER = highlight.HtmlFormatter(tagname="mark", between=" … ")
 FRAGMENTER = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
 
