@@ -305,3 +305,19 @@ def test_whoosh_is_imported_by_the_search_module_only():
     importing = sorted(str(path.relative_to(root)) for path in root.rglob("*.py")
                        if re.search(r"^\s*(from|import) whoosh", path.read_text(), re.M))
     assert importing == ["search.py"]
+
+
+def test_the_server_indexes_in_a_child_process_and_reads_the_result(app, courses_dir):
+    write_wiring(courses_dir)
+    app.extensions["trainer"].library._reload_if_changed()
+    search_index = app.extensions["trainer"].search
+    search_index.start(in_child_process=True)
+    results = wait_until_ready(search_index)
+    assert [hit.anchor for hit in results.hits] == ["batteries"]
+    lesson = courses_dir / "wiring" / "01-wiring.md"
+    lesson.write_text(ENGLISH.replace("Keep a notebook.", "Keep a sketchbook."))
+    app.extensions["trainer"].library._reload_if_changed()  # pokes the writer
+    deadline = time.monotonic() + 60
+    while not sections_found(search_index, "sketchbook"):
+        assert time.monotonic() < deadline, "the change never reached the index"
+        time.sleep(0.1)

@@ -91,7 +91,7 @@ def serve(host, port, threads):
     if catalog.problems:
         click.echo(_("%(problems)d problems: see Course problems, or run trainer check.",
                      problems=len(catalog.problems)))
-    app.extensions["trainer"].search.start()  # indexes what changed, in the background
+    app.extensions["trainer"].search.start(in_child_process=True)  # indexes what changed
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     click.echo(_("Serving on %(url)s (Ctrl+C stops)", url=f"http://{shown}:{port}"))
     sys.stdout.flush()
@@ -138,7 +138,9 @@ def _type_changes(catalog):
 
 
 @cli.command(help=_("Rebuild the search index of every course, showing progress."))
-def reindex():
+@click.option("--changed", is_flag=True,
+              help=_("Index only the lessons that changed (what the server does by itself)."))
+def reindex(changed):
     from .search import IndexBusy
 
     app = make_app()
@@ -148,7 +150,8 @@ def reindex():
         with click.progressbar(length=total, label=_("Indexing lessons"), show_pos=True,
                                file=sys.stderr) as bar:
             try:
-                count = search_index.rebuild(progress=bar.update)
+                count = (search_index.update if changed else search_index.rebuild)(
+                    progress=bar.update)
             except IndexBusy:
                 raise Failure(_("The search index is being written by the running server; "
                                 "try again in a few minutes.")) from None

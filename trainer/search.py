@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import shutil
+import subprocess
+import sys
 import threading
 import warnings
 from contextlib import contextmanager
@@ -48,6 +51,8 @@ FOLDER = "search-index"
 PER_PAGE = 10
 SNIPPET_CHARS = 180
 WRITE_TIMEOUT = 120.0  # seconds a writer waits for another one (the server's thread)
+RETRY_SECONDS = 30.0  # after a failed update, unless the courses change before
+CHILD_NICENESS = 10  # the indexing process gives way to serving pages
 
 
 def family(language: str) -> str:
@@ -133,16 +138,20 @@ class SearchIndex:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._building = False
+        self._in_child = False
         self._local = threading.local()  # each serving thread keeps its searcher open
         self._searchers: list = []  # every one of them, to close them all
         self._generation = 0  # bumped when a damaged index is thrown away
 
     # The writer ------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start the background writer (once): it updates now, then whenever poked."""
+    def start(self, in_child_process: bool = False) -> None:
+        """Start the background writer (once): it updates now, then whenever poked. With
+        `in_child_process`, each update runs in a child process (`trainer reindex --changed`,
+        at low priority), so rendering every lesson never grows the server's own memory."""
         with self._start_lock:
             if self._thread is None:
+                self._in_child = in_child_process
                 self._thread = threading.Thread(target=self._run, name="search-index",
                                                 daemon=True)
                 self._thread.start()
@@ -152,24 +161,46 @@ class SearchIndex:
         self._wake.set()
 
     def _run(self) -> None:
+        failures = 0
         while True:
             self._wake.clear()
+            update = self._update_in_child if self._in_child else self._update_here
             with _damaged_files_closed():
                 try:
-                    if self.app is not None:
-                        with self.app.app_context():
-                            self.update()
-                    else:
-                        self.update()
+                    update()
                     failed = False
                 except Exception as error:  # noqa: BLE001 - the thread must outlive any failure
                     # (the message only: a kept traceback would keep Whoosh's files open)
                     log.error("search index update failed (%s); rebuilding it", repr(error))
                     failed = True
             if failed:
-                self._discard()
+                failures += 1
+                self._discard()  # then build it again: at once, later only if that failed too
+                if failures > 1:
+                    self._wake.wait(RETRY_SECONDS)
                 continue
+            failures = 0
             self._wake.wait()
+
+    def _update_here(self) -> None:
+        if self.app is not None:
+            with self.app.app_context():
+                self.update()
+        else:
+            self.update()
+
+    def _update_in_child(self) -> None:
+        self._building = not self._exists()
+        try:
+            environment = {**os.environ, "TRAINER_HOME": str(self.folder.parent),
+                           "TRAINER_COURSES_DIR": str(self.library.courses_dir)}
+            done = subprocess.run([sys.executable, "-m", "trainer", "reindex", "--changed"],
+                                  env=environment, capture_output=True, text=True,
+                                  preexec_fn=lambda: os.nice(CHILD_NICENESS), check=False)
+        finally:
+            self._building = False
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr.strip()[-500:] or f"exit {done.returncode}")
 
     def update(self, progress=None) -> int:
         """Index what changed since the last update; returns how many lessons were indexed.
@@ -190,6 +221,7 @@ class SearchIndex:
             return len(changed)
         finally:
             self._building = False
+        self._in_child = False
         self._local = threading.local()  # each serving thread keeps its searcher open
         self._searchers: list = []  # every one of them, to close them all
         self._generation = 0  # bumped when a damaged index is thrown away
