@@ -254,3 +254,18 @@ def m009_recent_answers(db: Database) -> None:
 @MIGRATIONS()
 def m010_user_language(db: Database) -> None:
     db.execute("ALTER TABLE users ADD COLUMN language TEXT NOT NULL DEFAULT ''")
+
+
+@MIGRATIONS()
+def m011_node_keys(db: Database) -> None:
+    """Each node signs its events; the public keys of other nodes are kept as they become
+    known (from the hub's certificates, later)."""
+    db.executescript(
+        """
+        ALTER TABLE node ADD COLUMN signing_key TEXT;
+        ALTER TABLE node ADD COLUMN public_key TEXT;
+        CREATE TABLE node_key (
+            node_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, source TEXT NOT NULL
+        );
+        """
+    )

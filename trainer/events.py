@@ -11,6 +11,7 @@ from sqlite_utils import Database
 
 from . import clock, projections
 from .db import immediate
+from .sync import keys
 
 SCHEMA_VERSION = 1
 HASHED_FIELDS = (
@@ -52,6 +53,14 @@ def origin_of(db: Database) -> tuple[str, int]:
     return f"{node_id}/{epoch}", hlc
 
 
+def _signing_seed(db: Database) -> str:
+    seed = db.execute("SELECT signing_key FROM node WHERE id = 1").fetchone()[0]
+    if not seed:  # an instance made before events were signed
+        keys.make_identity(db)
+        seed = db.execute("SELECT signing_key FROM node WHERE id = 1").fetchone()[0]
+    return seed
+
+
 def append(db: Database, type: str, payload: dict, scope: str | None = None) -> Event:
     """Record one event of this node and update the projections, in one transaction."""
     with immediate(db):
@@ -72,7 +81,9 @@ def append_locked(db: Database, type: str, payload: dict, scope: str | None = No
         hlc=clock.tick(last_hlc, wall), wall_time=wall, type=type,
         schema_ver=SCHEMA_VERSION, scope=scope, payload=payload,
     )
-    event = Event(**{**asdict(event), "hash": event_hash(event)})
+    digest = event_hash(event)
+    event = Event(**{**asdict(event), "hash": digest,
+                     "sig": keys.sign(_signing_seed(db), digest)})
     db.execute("UPDATE node SET hlc = ? WHERE id = 1", [event.hlc])
     _insert(db, event)
     db.execute(
@@ -84,16 +95,85 @@ def append_locked(db: Database, type: str, payload: dict, scope: str | None = No
     return event
 
 
-def _insert(db: Database, event: Event) -> None:
+def _insert(db: Database, event: Event, received_via: str = "local") -> None:
     db.execute(
         "INSERT INTO event (origin, seq, event_id, prev_hash, hlc, wall_time, type, schema_ver,"
-        " scope, payload, hash, sig) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " scope, payload, hash, sig, received_via) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             event.origin, event.seq, event.event_id, event.prev_hash, event.hlc,
             event.wall_time, event.type, event.schema_ver, event.scope,
-            canonical_json(event.payload), event.hash, event.sig,
+            canonical_json(event.payload), event.hash, event.sig, received_via,
         ],
     )
+
+
+@dataclass(frozen=True)
+class Received:
+    inserted: int = 0
+    duplicates: int = 0  # held already, same hash: nothing to do
+    quarantined: int = 0  # a different event where one is held: kept aside, shown
+
+
+def receive(db: Database, events: list[Event], source: str) -> Received:
+    """Store events that come from other nodes, in one transaction: new ones are inserted and
+    folded in; the same event again changes nothing; another event under an (origin, seq) or
+    an event id already held goes to quarantine and never overwrites. The caller checked
+    hashes and signatures first (sync.protocol): only whole verified chunks arrive here.
+    The version vector advances over the contiguous prefix of each origin."""
+    inserted = duplicates = quarantined = 0
+    touched: set[str] = set()
+    with immediate(db):
+        for event in events:
+            held = db.execute("SELECT hash FROM event WHERE origin = ? AND seq = ?",
+                              [event.origin, event.seq]).fetchone()
+            clash = None if held else db.execute(
+                "SELECT 1 FROM event WHERE event_id = ?", [event.event_id]).fetchone()
+            if held and held[0] == event.hash:
+                duplicates += 1
+                continue
+            if held or clash:
+                quarantine(db, event, source, "another event is held under this origin and "
+                           "sequence number" if held else "its id belongs to another event")
+                quarantined += 1
+                continue
+            _insert(db, event, source)
+            projections.apply(db, event)
+            db.execute("UPDATE node SET hlc = max(hlc, ?) WHERE id = 1", [event.hlc])
+            touched.add(event.origin)
+            inserted += 1
+        for origin in touched:
+            _advance_vv(db, origin)
+    return Received(inserted, duplicates, quarantined)
+
+
+def quarantine(db: Database, event: Event, source: str, reason: str) -> None:
+    db.execute("INSERT INTO quarantine (origin, seq, incoming_hash, source, at, reason) VALUES"
+               " (?, ?, ?, ?, ?, ?)",
+               [event.origin, event.seq, event.hash, source, clock.now_ms(), reason])
+
+
+def _advance_vv(db: Database, origin: str) -> None:
+    row = db.execute("SELECT contiguous_max FROM vv WHERE origin = ?", [origin]).fetchone()
+    top = row[0] if row else 0
+    for (seq,) in db.execute("SELECT seq FROM event WHERE origin = ? AND seq > ? ORDER BY seq",
+                             [origin, top]):
+        if seq != top + 1:
+            break
+        top = seq
+    db.execute("INSERT INTO vv (origin, contiguous_max) VALUES (?, ?) ON CONFLICT (origin)"
+               " DO UPDATE SET contiguous_max = excluded.contiguous_max", [origin, top])
+
+
+def version_vector(db: Database) -> dict[str, int]:
+    return {origin: top for origin, top in db.execute(
+        "SELECT origin, contiguous_max FROM vv WHERE contiguous_max > 0")}
+
+
+def events_from(db: Database, origin: str, first: int):
+    """The events of one origin from seq `first` on, in order (what a peer lacks)."""
+    for row in db.query("SELECT * FROM event WHERE origin = ? AND seq >= ? ORDER BY seq",
+                        [origin, first]):
+        yield from_row(row)
 
 
 def from_row(row: dict) -> Event:

@@ -1,0 +1,1 @@
+"""Moving events between nodes: identities and signatures, the wire format, receiving."""
