@@ -188,3 +188,18 @@ def assert_consistent(app) -> None:
             assert seqs == list(range(1, top + 1))
             assert not db.execute("SELECT 1 FROM event WHERE origin = ? AND seq = ?",
                                   [origin, top + 1]).fetchone()
+
+
+def test_trainer_init_gives_the_node_a_key_pair(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    subprocess.run([sys.executable, "-m", "trainer", "init"], check=True, capture_output=True,
+                   env={**os.environ, "TRAINER_HOME": str(home)})
+    app = create_app({"TRAINER_HOME": str(home), "COURSES_DIR": str(tmp_path)})
+    with app.app_context():
+        public = keys.public_key(get_db())
+    app.extensions["trainer"].pool.close()
+    assert public and len(bytes.fromhex(public)) == 32

@@ -41,13 +41,16 @@ def cli():
 @click.option("--hub", is_flag=True, help=_("Make this instance a hub rather than a box."))
 def init(admin, password, hub):
     from . import accounts
-    from .db import get_db
+    from .db import get_db, immediate
+    from .sync import keys
 
     if bool(admin) != bool(password):
         raise Failure(_("Give both --admin and --password, or neither."))
     app = make_app()
     with app.app_context():
         db = get_db()
+        with immediate(db):
+            keys.make_identity(db)  # the key pair this node signs its events with
         if hub:
             db.execute("UPDATE node SET role = 'hub' WHERE id = 1")
         if admin:
