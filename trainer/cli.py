@@ -162,6 +162,118 @@ def reindex(changed):
                  folder=search_index.folder))
 
 
+def _hub_only(db) -> None:
+    if db.execute("SELECT role FROM node WHERE id = 1").fetchone()[0] != "hub":
+        raise Failure(_("This instance is a box, not a hub (see trainer init --hub)."))
+
+
+@cli.group(help=_("Sites and enrolment tokens (on the hub)."))
+def sites():
+    pass
+
+
+@sites.command("add", help=_("Create a site: a place with one or more boxes."))
+@click.argument("name")
+def sites_add(name):
+    from .db import get_db
+    from .sync import enrolment
+
+    app = make_app()
+    with app.app_context():
+        db = get_db()
+        _hub_only(db)
+        try:
+            enrolment.create_site(db, name)
+        except enrolment.EnrolmentRefused as error:
+            raise Failure(str(error)) from None
+    click.echo(_("Site %(name)s created.", name=name))
+
+
+@sites.command("token", help=_("Make a one-time enrolment token for a box or a relay of a "
+                               "site."))
+@click.argument("site")
+@click.option("--role", type=click.Choice(["box", "relay"]), default="box", show_default=True)
+def sites_token(site, role):
+    from .db import get_db
+    from .sync import enrolment
+
+    app = make_app()
+    with app.app_context():
+        db = get_db()
+        _hub_only(db)
+        try:
+            token = enrolment.create_token(db, enrolment.site_named(db, site), role)
+        except enrolment.EnrolmentRefused as error:
+            raise Failure(str(error)) from None
+    click.echo(token)
+    click.echo(_("Use it within %(days)d days, once.", days=enrolment.TOKEN_DAYS), err=True)
+
+
+@sites.command("accept", help=_("Answer an enrolment request brought on a USB stick."))
+@click.argument("request_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("answer_file", type=click.Path(dir_okay=False, path_type=Path))
+def sites_accept(request_file, answer_file):
+    from .db import get_db
+    from .sync import enrolment
+
+    app = make_app()
+    with app.app_context():
+        db = get_db()
+        _hub_only(db)
+        try:
+            answer = enrolment.accept(db, _read_json(request_file))
+        except enrolment.EnrolmentRefused as error:
+            raise Failure(str(error)) from None
+    answer_file.write_text(json.dumps(answer), encoding="utf-8")
+    click.echo(_("Answer written to %(file)s: take it back to the box.", file=answer_file))
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        raise Failure(_("%(file)s is not a file trainer wrote.", file=path)) from None
+
+
+@cli.command(help=_("Join a hub with a token from it: online with --hub, or by files on a USB "
+                    "stick with --write-request, then --read-answer."))
+@click.option("--token", required=True, help=_("The enrolment token made on the hub."))
+@click.option("--hub", "hub_url", help=_("The hub's address, like http://hub.example:8080"))
+@click.option("--write-request", type=click.Path(dir_okay=False, path_type=Path),
+              help=_("Write the request to this file, for the hub (by USB)."))
+@click.option("--read-answer", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help=_("Read the hub's answer from this file (by USB)."))
+def enrol(token, hub_url, write_request, read_answer):
+    from .db import get_db
+    from .sync import client, enrolment
+
+    if [bool(hub_url), bool(write_request), bool(read_answer)].count(True) != 1:
+        raise Failure(_("Give one of --hub, --write-request or --read-answer."))
+    app = make_app()
+    with app.app_context():
+        db = get_db()
+        try:
+            if write_request:
+                write_request.write_text(json.dumps(enrolment.request_for(db, token)),
+                                         encoding="utf-8")
+                click.echo(_("Request written to %(file)s: take it to the hub.",
+                             file=write_request))
+                return
+            if hub_url:
+                answer = client.post_json(hub_url.rstrip("/") + "/sync/v1/enrol",
+                                          enrolment.request_for(db, token))
+            else:
+                answer = _read_json(read_answer)
+            certificate = enrolment.store_answer(db, token, answer, hub_url or "")
+        except enrolment.EnrolmentRefused as error:
+            raise Failure(str(error)) from None
+        except client.HubUnreachable as error:
+            raise Failure(_("The hub refused or did not answer: %(reason)s",
+                            reason=error)) from None
+    click.echo(_("Enrolled with the hub as a %(role)s (certificate %(serial)d).",
+                 role=certificate["role"], serial=certificate["serial"]))
+
+
 @cli.command("import-gift", help=_("Turn a Moodle GIFT or Aiken file into native ```quiz "
                                    "blocks to edit."))
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))

@@ -269,3 +269,26 @@ def m011_node_keys(db: Database) -> None:
         );
         """
     )
+
+
+@MIGRATIONS()
+def m012_enrolment(db: Database) -> None:
+    """Sites, one-time enrolment tokens and the certificates a hub issues; on a box, the hub
+    it is enrolled with."""
+    db.executescript(
+        """
+        CREATE TABLE site (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+        CREATE TABLE enrolment_token (
+            id TEXT PRIMARY KEY, secret TEXT NOT NULL, site_id TEXT NOT NULL,
+            role TEXT NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER, node_id TEXT
+        );
+        CREATE TABLE certificate (
+            serial INTEGER PRIMARY KEY, node_id TEXT NOT NULL, body TEXT NOT NULL,
+            signature TEXT NOT NULL, revoked_at INTEGER
+        );
+        CREATE TABLE hub (
+            id INTEGER PRIMARY KEY CHECK (id = 1), url TEXT NOT NULL, hub_id TEXT NOT NULL,
+            public_key TEXT NOT NULL, certificate TEXT NOT NULL, signature TEXT NOT NULL
+        );
+        """
+    )
