@@ -23,11 +23,11 @@ def make_node(tmp_path, name: str):
     return app
 
 
-def activity(app, count: int = 6) -> None:
+def activity(app, count: int = 6, prefix: str = "learner") -> None:
     """Some learner data on a node: accounts, a rename, sign-ins, lessons opened."""
     with app.app_context():
         db = get_db()
-        people = [accounts.create_user(db, f"learner{n}", "pass1234") for n in range(count)]
+        people = [accounts.create_user(db, f"{prefix}{n}", "pass1234") for n in range(count)]
         for n, person in enumerate(people):
             events.signed_in(db, person)
             events.lesson_viewed(db, person, "solar", "1.0.0", f"lesson-{n % 3}")

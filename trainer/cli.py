@@ -274,6 +274,64 @@ def enrol(token, hub_url, write_request, read_answer):
                  role=certificate["role"], serial=certificate["serial"]))
 
 
+@cli.group("sync", help=_("Move results between this node and its hub."))
+def sync_group():
+    pass
+
+
+@sync_group.command("export", help=_("Write a bundle of results to a folder (a USB stick): "
+                                     "what the hub lacks, as far as its receipts there say."))
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def sync_export(folder):
+    from .db import get_db
+    from .sync import bundle, enrolment
+
+    app = make_app()
+    with app.app_context():
+        db = get_db()
+        hub = enrolment.enrolled(db)
+        known = bundle.receipt_from(db, folder, hub["hub_id"]) if hub and folder.is_dir() \
+            else None
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            made = bundle.export(db, folder, known)
+        except OSError as error:
+            raise Failure(_("Cannot write to %(folder)s: %(reason)s", folder=folder,
+                            reason=error.strerror or error)) from None
+    count = sum(1 for _ in (made / bundle.CHUNKS).iterdir())
+    click.echo(_("Bundle written to %(folder)s (%(count)d chunks).", folder=made, count=count))
+
+
+@sync_group.command("import", help=_("Import the bundles found in a folder (a USB stick), "
+                                     "and leave a receipt there for the way back."))
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def sync_import(path):
+    from .db import get_db
+    from .sync import bundle
+
+    app = make_app()
+    found = bundle.bundles_in(path)
+    if not found:
+        raise Failure(_("No trainer bundle in %(folder)s.", folder=path))
+    refused = 0
+    with app.app_context():
+        db = get_db()
+        for folder in found:
+            try:
+                done = bundle.import_bundle(db, folder)
+            except bundle.BundleRefused as error:
+                click.echo(f"{folder.name}: {error}", err=True)
+                refused += 1
+                continue
+            click.echo(_("%(bundle)s: %(new)d new events, %(known)d already here, "
+                         "%(aside)d set aside.", bundle=folder.name, new=done.inserted,
+                         known=done.duplicates, aside=done.quarantined))
+            for reason in done.refused_chunks:
+                click.echo(f"{folder.name}/{reason}", err=True)
+            refused += bool(done.refused_chunks)
+    sys.exit(1 if refused else 0)
+
+
 @cli.command("import-gift", help=_("Turn a Moodle GIFT or Aiken file into native ```quiz "
                                    "blocks to edit."))
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))

@@ -1,0 +1,233 @@
+"""USB bundles: events carried on a stick, as signed chunks, with receipts for the way back.
+
+    trainer-bundle-<node>-<hlc>-<random>/
+      manifest.json      format, creator, the creator's certificate and those of every origin
+                         carried, contents {origin: [first, last]}, chunks [{file, sha256,
+                         count, bytes}], the creator's version vector
+      manifest.sig       the creator's signature over manifest.json
+      chunks/0001.ndjson.gz …
+
+Importing checks the manifest's signature, each chunk's hash, each event's hash and its
+origin's signature (against certificates the importer's hub signed), and applies whole
+verified chunks only: a damaged chunk is refused and the good ones before it stay. A second
+import of the same bundle changes nothing. The importer then leaves a signed receipt (what it
+now holds) in the stick's receipts/ folder, so the next export there sends only what is
+missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from .. import events
+from ..db import immediate
+from ..events import canonical_json
+from ..i18n import lazy_text as _l
+from . import enrolment, keys, protocol
+
+FORMAT = "trainer-bundle/1"
+MANIFEST, SIGNATURE, CHUNKS, RECEIPTS = "manifest.json", "manifest.sig", "chunks", "receipts"
+CHUNK_BYTES = 1024 * 1024
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+CHUNK_NAME = re.compile(r"^chunks/\d{4,6}\.ndjson\.gz$")
+
+
+class BundleRefused(ValueError):
+    """A bundle that cannot be imported at all; the message says why, for a person."""
+
+
+@dataclass
+class Imported:
+    inserted: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    refused_chunks: list[str] = field(default_factory=list)  # with the reason
+
+
+def _identity(db: Database) -> tuple[str, str, str]:
+    return db.execute("SELECT node_id, signing_key, public_key FROM node WHERE id = 1").fetchone()
+
+
+def trusted_hub_key(db: Database) -> str | None:
+    """The key that signs the certificates this node trusts: its own on a hub, else its
+    hub's; None before enrolment."""
+    role, own = db.execute("SELECT role, public_key FROM node WHERE id = 1").fetchone()
+    if role == "hub":
+        return own
+    row = db.execute("SELECT public_key FROM hub WHERE id = 1").fetchone()
+    return row[0] if row else None
+
+
+def certificates_held(db: Database) -> list[dict]:
+    """Every certificate this node can pass on: those the hub issued (on the hub), and the
+    node's own (on a box)."""
+    found = [{"body": json.loads(body), "signature": signature} for body, signature in
+             db.execute("SELECT body, signature FROM certificate WHERE revoked_at IS NULL")]
+    own = db.execute("SELECT certificate, signature FROM hub WHERE id = 1").fetchone()
+    if own:
+        found.append({"body": json.loads(own[0]), "signature": own[1]})
+    return found
+
+
+def export(db: Database, folder: Path, receipt_vv: dict[str, int] | None = None) -> Path:
+    """Write a bundle of what the recipient lacks (everything when nothing is known) into a
+    new folder under `folder`; returns it."""
+    with immediate(db):
+        keys.make_identity(db)
+    node_id, seed, _ = _identity(db)
+    ours = events.version_vector(db)
+    lacking = protocol.lacking(ours, receipt_vv or {})
+    hlc = db.execute("SELECT hlc FROM node WHERE id = 1").fetchone()[0]
+    target = Path(folder) / f"trainer-bundle-{node_id[:8]}-{hlc}-{secrets.token_hex(3)}"
+    (target / CHUNKS).mkdir(parents=True, exist_ok=False)
+    chunks, contents = [], {}
+    carried = [e for origin, first in lacking.items() for e in events.events_from(db, origin,
+                                                                                 first)]
+    for number, data in enumerate(protocol.encode_chunks(carried, CHUNK_BYTES), 1):
+        name = f"{CHUNKS}/{number:04}.ndjson.gz"
+        (target / name).write_bytes(data)
+        chunks.append({"file": name, "sha256": hashlib.sha256(data).hexdigest(),
+                       "bytes": len(data)})
+    for event in carried:
+        first, last = contents.get(event.origin, (event.seq, event.seq))
+        contents[event.origin] = (min(first, event.seq), max(last, event.seq))
+    manifest = {"format": FORMAT, "creator": node_id, "vv": ours,
+                "contents": {o: list(r) for o, r in sorted(contents.items())},
+                "chunks": chunks, "certificates": certificates_held(db)}
+    text = canonical_json(manifest)
+    (target / MANIFEST).write_text(text, encoding="utf-8")
+    (target / SIGNATURE).write_text(keys.sign(seed, hashlib.sha256(text.encode()).hexdigest()),
+                                    encoding="utf-8")
+    return target
+
+
+def _known_keys(db: Database, manifest: dict) -> dict[str, str]:
+    """Node id -> public key, from this node's own knowledge and from the bundle's
+    certificates that this node's hub signed."""
+    known = dict(db.execute("SELECT node_id, public_key FROM node_key").fetchall())
+    node_id, _, own = _identity(db)
+    known[node_id] = own
+    hub_key = trusted_hub_key(db)
+    for item in manifest.get("certificates") or []:
+        body = item.get("body") if isinstance(item, dict) else None
+        if (isinstance(body, dict) and body.get("hub_key") == hub_key and hub_key
+                and enrolment.verify_certificate(body, item.get("signature", ""))):
+            known[str(body["node_id"])] = str(body["public_key"])
+    return known
+
+
+def read_manifest(db: Database, folder: Path) -> tuple[dict, dict[str, str]]:
+    """The bundle's manifest, checked: its creator is known and signed it."""
+    folder = Path(folder)
+    try:
+        text = (folder / MANIFEST).read_text(encoding="utf-8")
+        signature = (folder / SIGNATURE).read_text(encoding="utf-8").strip()
+        if len(text) > MAX_MANIFEST_BYTES:
+            raise ValueError
+        manifest = json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError):
+        raise BundleRefused(_l("%(folder)s is not a trainer bundle, or it is damaged.",
+                               folder=folder)) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BundleRefused(_l("%(folder)s is not a bundle this version of trainer reads.",
+                               folder=folder))
+    known = _known_keys(db, manifest)
+    creator_key = known.get(str(manifest.get("creator")))
+    if not creator_key:
+        raise BundleRefused(_l("This bundle comes from a node that is not enrolled with "
+                               "this hub."))
+    if not keys.verify(creator_key, hashlib.sha256(text.encode()).hexdigest(), signature):
+        raise BundleRefused(_l("The bundle's signature does not match: it was changed after "
+                               "it was made."))
+    return manifest, known
+
+
+def import_bundle(db: Database, folder: Path, source: str = "usb") -> Imported:
+    """Apply every verified chunk of a bundle; report what was done and what was refused."""
+    folder = Path(folder)
+    manifest, known = read_manifest(db, folder)
+    result = Imported()
+    for chunk in manifest.get("chunks") or []:
+        name = str(chunk.get("file", "")) if isinstance(chunk, dict) else ""
+        if not CHUNK_NAME.match(name):
+            result.refused_chunks.append(_l("%(chunk)s: not a chunk of this bundle",
+                                            chunk=name or "?"))
+            continue
+        try:
+            data = (folder / name).read_bytes()
+        except OSError:
+            result.refused_chunks.append(_l("%(chunk)s: missing from the stick", chunk=name))
+            continue
+        if hashlib.sha256(data).hexdigest() != chunk.get("sha256"):
+            result.refused_chunks.append(_l("%(chunk)s: damaged (its checksum differs)",
+                                            chunk=name))
+            continue
+        try:
+            batch = protocol.decode_chunk(data)
+        except protocol.ChunkError as error:
+            result.refused_chunks.append(_l("%(chunk)s: %(reason)s", chunk=name,
+                                            reason=str(error)))
+            continue
+        forged = protocol.unsigned(batch, known)
+        if forged:
+            result.refused_chunks.append(_l(
+                "%(chunk)s: %(count)d events are not signed by their node (forged, or from a "
+                "node not enrolled)", chunk=name, count=len(forged)))
+            continue
+        received = events.receive(db, batch, f"{source}:{manifest['creator'][:8]}")
+        result.inserted += received.inserted
+        result.duplicates += received.duplicates
+        result.quarantined += received.quarantined
+    write_receipt(db, folder)
+    return result
+
+
+def write_receipt(db: Database, folder: Path) -> Path:
+    """A signed note of what this node now holds, left on the stick for the way back."""
+    with immediate(db):
+        keys.make_identity(db)
+    node_id, seed, _ = _identity(db)
+    receipt = {"node": node_id, "vv": events.version_vector(db)}
+    text = canonical_json(receipt)
+    path = Path(folder) / RECEIPTS / f"{node_id}.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps({"receipt": receipt, "signature": keys.sign(
+        seed, hashlib.sha256(text.encode()).hexdigest())}), encoding="utf-8")
+    return path
+
+
+def bundles_in(path: Path) -> list[Path]:
+    """The bundle at `path`, or every bundle in it (a stick's folder)."""
+    path = Path(path)
+    if (path / MANIFEST).is_file():
+        return [path]
+    return sorted(p for p in path.glob("trainer-bundle-*") if (p / MANIFEST).is_file())
+
+
+def receipt_from(db: Database, folder: Path, peer: str) -> dict[str, int] | None:
+    """The version vector `peer` signed in a receipt found under `folder` (the stick), or
+    None when there is none to trust."""
+    known = dict(db.execute("SELECT node_id, public_key FROM node_key").fetchall())
+    best = None
+    for path in sorted(Path(folder).glob(f"trainer-bundle-*/{RECEIPTS}/*.json")):
+        try:
+            item = json.loads(path.read_text(encoding="utf-8"))
+            receipt, signature = item["receipt"], item["signature"]
+            node = str(receipt["node"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if node != peer or node not in known:
+            continue
+        digest = hashlib.sha256(canonical_json(receipt).encode()).hexdigest()
+        if keys.verify(known[node], digest, signature):
+            vv = {str(k): int(v) for k, v in receipt["vv"].items()}
+            best = vv if best is None else {o: max(best.get(o, 0), vv.get(o, 0))
+                                            for o in best.keys() | vv.keys()}
+    return best
