@@ -162,9 +162,20 @@ def reindex(changed):
                  folder=search_index.folder))
 
 
-def _hub_only(db) -> None:
-    if db.execute("SELECT role FROM node WHERE id = 1").fetchone()[0] != "hub":
-        raise Failure(_("This instance is a box, not a hub (see trainer init --hub)."))
+def _on_hub(action):
+    """Run action(db) on this instance, which must be a hub; a refusal is told plainly."""
+    from .db import get_db
+    from .sync import enrolment
+
+    app = make_app()
+    with app.app_context():
+        db = get_db()
+        if db.execute("SELECT role FROM node WHERE id = 1").fetchone()[0] != "hub":
+            raise Failure(_("This instance is a box, not a hub (see trainer init --hub)."))
+        try:
+            return action(db)
+        except enrolment.EnrolmentRefused as error:
+            raise Failure(str(error)) from None
 
 
 @cli.group(help=_("Sites and enrolment tokens (on the hub)."))
@@ -175,17 +186,9 @@ def sites():
 @sites.command("add", help=_("Create a site: a place with one or more boxes."))
 @click.argument("name")
 def sites_add(name):
-    from .db import get_db
     from .sync import enrolment
 
-    app = make_app()
-    with app.app_context():
-        db = get_db()
-        _hub_only(db)
-        try:
-            enrolment.create_site(db, name)
-        except enrolment.EnrolmentRefused as error:
-            raise Failure(str(error)) from None
+    _on_hub(lambda db: enrolment.create_site(db, name))
     click.echo(_("Site %(name)s created.", name=name))
 
 
@@ -194,18 +197,10 @@ def sites_add(name):
 @click.argument("site")
 @click.option("--role", type=click.Choice(["box", "relay"]), default="box", show_default=True)
 def sites_token(site, role):
-    from .db import get_db
     from .sync import enrolment
 
-    app = make_app()
-    with app.app_context():
-        db = get_db()
-        _hub_only(db)
-        try:
-            token = enrolment.create_token(db, enrolment.site_named(db, site), role)
-        except enrolment.EnrolmentRefused as error:
-            raise Failure(str(error)) from None
-    click.echo(token)
+    click.echo(_on_hub(lambda db: enrolment.create_token(db, enrolment.site_named(db, site),
+                                                         role)))
     click.echo(_("Use it within %(days)d days, once.", days=enrolment.TOKEN_DAYS), err=True)
 
 
@@ -213,17 +208,9 @@ def sites_token(site, role):
 @click.argument("request_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("answer_file", type=click.Path(dir_okay=False, path_type=Path))
 def sites_accept(request_file, answer_file):
-    from .db import get_db
     from .sync import enrolment
 
-    app = make_app()
-    with app.app_context():
-        db = get_db()
-        _hub_only(db)
-        try:
-            answer = enrolment.accept(db, _read_json(request_file))
-        except enrolment.EnrolmentRefused as error:
-            raise Failure(str(error)) from None
+    answer = _on_hub(lambda db: enrolment.accept(db, _read_json(request_file)))
     answer_file.write_text(json.dumps(answer), encoding="utf-8")
     click.echo(_("Answer written to %(file)s: take it back to the box.", file=answer_file))
 
