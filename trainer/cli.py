@@ -261,9 +261,45 @@ def enrol(token, hub_url, write_request, read_answer):
                  role=certificate["role"], serial=certificate["serial"]))
 
 
-@cli.group("sync", help=_("Move results between this node and its hub."))
-def sync_group():
-    pass
+@cli.group("sync", invoke_without_command=True,
+           help=_("Move results between this node and its hub: alone, over the network now; "
+                  "with export or import, by USB stick."))
+@click.option("--hub", "hub_url", help=_("The hub's address, if not the one enrolled with."))
+@click.pass_context
+def sync_group(context, hub_url):
+    if context.invoked_subcommand is None:
+        _sync_online(hub_url)
+
+
+def _sync_online(hub_url: str | None) -> None:
+    from . import events
+    from .db import get_db
+    from .sync import client, enrolment, protocol, requests
+
+    app = make_app()
+    with app.app_context():
+        db = get_db()
+        hub = enrolment.enrolled(db)
+        if hub is None:
+            raise Failure(_("This box is not enrolled with a hub yet (see trainer enrol)."))
+        url = hub_url or hub["url"]
+        if not url:
+            raise Failure(_("Give the hub's address with --hub."))
+        node_id, seed = db.execute("SELECT node_id, signing_key FROM node").fetchone()
+
+        def chunks_for(hub_vv):
+            lacking = protocol.lacking(events.version_vector(db), hub_vv)
+            return protocol.encode_chunks(e for origin, first in lacking.items()
+                                          for e in events.events_from(db, origin, first))
+
+        try:
+            sent = client.push(url, node_id, seed, events.version_vector(db), chunks_for,
+                               requests.sign)
+        except (client.HubUnreachable, KeyError) as error:
+            raise Failure(_("The hub refused or did not answer: %(reason)s",
+                            reason=error)) from None
+    click.echo(_("Synced with %(hub)s: %(new)d events sent, %(known)d the hub had already.",
+                 hub=url, new=sent["inserted"], known=sent["duplicates"]))
 
 
 @sync_group.command("export", help=_("Write a bundle of results to a folder (a USB stick): "

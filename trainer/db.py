@@ -292,3 +292,9 @@ def m012_enrolment(db: Database) -> None:
         );
         """
     )
+
+
+@MIGRATIONS()
+def m013_sync_nonces(db: Database) -> None:
+    """Nonces the hub hands out for signed requests; each is used once."""
+    db.execute("CREATE TABLE sync_nonce (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)")

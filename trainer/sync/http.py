@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
+from .. import events
 from ..db import get_db
-from . import enrolment
+from . import enrolment, protocol, requests
 
 bp = Blueprint("sync", __name__, url_prefix="/sync/v1")
 MAX_REQUEST_BYTES = 64 * 1024
@@ -33,6 +34,61 @@ def enrol():
     except enrolment.EnrolmentRefused as error:
         return refuse(403 if body is not None else 400, error)
     return jsonify({"ok": True, **answer})
+
+
+@bp.post("/hello")
+def hello():
+    """The hub's version vector and a nonce for the next signed request."""
+    db = get_db()
+    if not is_hub(db):
+        return refuse(404, "this node is not a hub")
+    return jsonify({"ok": True, "protocol": 1, "vv": events.version_vector(db),
+                    "nonce": requests.new_nonce(db), "max_bytes": protocol.MAX_CHUNK_BYTES})
+
+
+@bp.post("/events")
+def push():
+    """One chunk of events from a node: verified whole, then stored; the answer (the hub's
+    version vector now) is the acknowledgement, and a chunk sent again changes nothing."""
+    db = get_db()
+    if not is_hub(db):
+        return refuse(404, "this node is not a hub")
+    body = request.get_data(cache=False)
+    if len(body) > 2 * protocol.MAX_CHUNK_BYTES:
+        return refuse(413, "the chunk is larger than the hub takes")
+    sender = requests.signer(db, "POST", request.path, body, request.headers)
+    if sender is None:
+        return refuse(401, "the request is not signed by an enrolled node with a fresh nonce")
+    try:
+        batch = protocol.decode_chunk(body)
+    except protocol.ChunkError as error:
+        return refuse(400, f"chunk refused: {error}")
+    outside = scope_problem(db, sender, batch)
+    if outside:
+        return refuse(403, outside)
+    known = dict(db.execute("SELECT node_id, public_key FROM node_key").fetchall())
+    if protocol.unsigned(batch, known):
+        return refuse(400, "chunk refused: events not signed by their node")
+    received = events.receive(db, batch, f"push:{sender[:8]}")
+    return jsonify({"ok": True, "vv": events.version_vector(db),
+                    "nonce": requests.new_nonce(db), "inserted": received.inserted,
+                    "duplicates": received.duplicates, "quarantined": received.quarantined})
+
+
+def scope_problem(db, sender: str, batch) -> str:
+    """Why a node may not push these events, or "": a box pushes its own events only; a
+    relay, those of nodes of its own site."""
+    role, site = db.execute("SELECT json_extract(body, '$.role'), json_extract(body,"
+                            " '$.site_id') FROM certificate WHERE node_id = ? AND revoked_at"
+                            " IS NULL ORDER BY serial DESC", [sender]).fetchone()
+    for origin in {protocol.node_of(event.origin) for event in batch}:
+        if role == "box" and origin != sender:
+            return "a box may only send its own events"
+        theirs = db.execute("SELECT json_extract(body, '$.site_id') FROM certificate WHERE"
+                            " node_id = ?", [origin]).fetchone()
+        if theirs is None or theirs[0] != site:
+            return "these events come from a node of another site"
+    return ""
 
 
 def init_app(app) -> None:

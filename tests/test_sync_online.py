@@ -1,0 +1,96 @@
+"""Sync over the network: a box pushes what the hub lacks, signed, chunk by chunk."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from trainer import create_app, events
+from trainer.db import get_db
+from trainer.sync import protocol, requests
+
+from .test_bundles import enrol, node
+from .test_enrolment import make_hub, run
+from .test_sync_core import activity, held
+
+
+def test_trainer_sync_pushes_what_the_hub_lacks(app, live_server, tmp_path):
+    token = make_hub(app)
+    box = tmp_path / "box"
+    assert run(box, "enrol", "--hub", live_server.url, "--token", token).returncode == 0
+    for name in ("amina", "baraka"):
+        assert run(box, "users", "add", "--username", name, "--password", "pass1234"
+                   ).returncode == 0
+    done = run(box, "sync")
+    assert done.returncode == 0, done.stderr
+    box_app = create_app({"TRAINER_HOME": str(box), "COURSES_DIR": str(tmp_path)})
+    count = len(held(box_app)["events"])
+    assert f"{count} events sent, 0 the hub had already." in done.stdout
+    assert held(app)["events"] == held(box_app)["events"]
+    assert {row[1] for row in held(app)["users"]} == {"amina", "baraka"}
+    again = run(box, "sync")
+    assert "0 events sent, 0 the hub had already." in again.stdout
+    box_app.extensions["trainer"].pool.close()
+
+
+def test_a_box_not_enrolled_is_told_so(tmp_path):
+    done = run(tmp_path / "box", "sync")
+    assert done.returncode == 1 and "not enrolled with a hub yet" in done.stderr
+
+
+@pytest.fixture
+def hub_and_box(app, tmp_path):
+    make_hub(app)
+    with app.app_context():
+        app.site_id = get_db().execute("SELECT id FROM site").fetchone()[0]
+    box = node(tmp_path, "box")
+    enrol(app, box)
+    activity(box, 2)
+    yield app, box
+    box.extensions["trainer"].pool.close()
+
+
+def signed_post(client, box, body: bytes, nonce: str | None = None):
+    with box.app_context():
+        node_id, seed = get_db().execute("SELECT node_id, signing_key FROM node").fetchone()
+    if nonce is None:
+        nonce = client.post("/sync/v1/hello", json={}).json["nonce"]
+    headers = requests.sign(seed, node_id, "POST", "/sync/v1/events", body, nonce)
+    return client.post("/sync/v1/events", data=body, headers=headers), nonce
+
+
+def box_chunk(box) -> bytes:
+    with box.app_context():
+        return next(protocol.encode_chunks(events.all_events(get_db())))
+
+
+def test_pushes_must_be_signed_fresh_and_whole(hub_and_box, client):
+    hub, box = hub_and_box
+    chunk = box_chunk(box)
+    unsigned = client.post("/sync/v1/events", data=chunk)
+    assert unsigned.status_code == 401 and unsigned.json["ok"] is False
+    first, nonce = signed_post(client, box, chunk)
+    assert first.status_code == 200 and first.json["inserted"] > 0
+    replayed, _ = signed_post(client, box, chunk, nonce)
+    assert replayed.status_code == 401
+    again, _ = signed_post(client, box, chunk)
+    assert again.json["inserted"] == 0 and again.json["duplicates"] == first.json["inserted"]
+    damaged, _ = signed_post(client, box, chunk[:-10])
+    assert damaged.status_code == 400 and "chunk refused" in damaged.json["error"]
+    altered = gzip.compress(gzip.decompress(chunk).replace(b"learner0", b"learner9", 1))
+    forged, _ = signed_post(client, box, altered)
+    assert forged.status_code == 400 and "does not match its hash" in forged.json["error"]
+
+
+def test_a_box_may_push_its_own_events_only(hub_and_box, client, tmp_path):
+    hub, box = hub_and_box
+    other = node(tmp_path, "other")
+    enrol(hub, other)
+    activity(other, 1, "other")
+    refused, _ = signed_post(client, box, box_chunk(other))
+    assert refused.status_code == 403
+    assert refused.json["error"] == "a box may only send its own events"
+    other.extensions["trainer"].pool.close()
+    with hub.app_context():
+        assert events.version_vector(get_db()) == {}
