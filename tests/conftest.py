@@ -35,6 +35,7 @@ def app(tmp_path, courses_dir):
         "COURSE_RELOAD_SECONDS": 0.0,
     })
     yield app
+    app.extensions["trainer"].sync.stop()
     app.extensions["trainer"].search.close()
     app.extensions["trainer"].pool.close()
 

@@ -8,7 +8,7 @@ import pytest
 
 from trainer import create_app, events
 from trainer.db import get_db
-from trainer.sync import protocol, requests
+from trainer.sync import enrolment, protocol, requests
 
 from .test_bundles import enrol, node
 from .test_enrolment import make_hub, run
@@ -37,6 +37,17 @@ def test_trainer_sync_pushes_what_the_hub_lacks(app, live_server, tmp_path):
 def test_a_box_not_enrolled_is_told_so(tmp_path):
     done = run(tmp_path / "box", "sync")
     assert done.returncode == 1 and "not enrolled with a hub yet" in done.stderr
+
+
+def test_after_a_failure_the_box_waits_longer_each_time_up_to_an_hour():
+    from trainer.sync import service
+
+    waits, wait = [], None
+    for _ in range(8):
+        wait = service.next_wait(wait, False)
+        waits.append(wait)
+    assert waits == [60, 120, 240, 480, 960, 1920, 3600, 3600]
+    assert service.next_wait(3600, True) == 300
 
 
 @pytest.fixture
@@ -94,3 +105,26 @@ def test_a_box_may_push_its_own_events_only(hub_and_box, client, tmp_path):
     other.extensions["trainer"].pool.close()
     with hub.app_context():
         assert events.version_vector(get_db()) == {}
+
+
+def test_an_enrolled_box_syncs_by_itself(app, live_server, tmp_path):
+    import time
+
+    token = make_hub(app)
+    box = node(tmp_path, "box")
+    with box.app_context():
+        request = enrolment.request_for(get_db(), token)
+    with app.app_context():
+        answer = enrolment.accept(get_db(), request)
+    with box.app_context():
+        enrolment.store_answer(get_db(), token, answer, live_server.url)
+    activity(box, 2)
+    schedule = box.extensions["trainer"].sync
+    schedule.start()
+    deadline = time.monotonic() + 30
+    while held(app)["events"] != held(box)["events"]:
+        assert time.monotonic() < deadline, schedule.status
+        time.sleep(0.1)
+    schedule.stop()
+    assert schedule.status.last_error == "" and schedule.status.sent == len(
+        held(box)["events"])

@@ -95,6 +95,7 @@ def serve(host, port, threads):
         click.echo(_("%(problems)d problems: see Course problems, or run trainer check.",
                      problems=len(catalog.problems)))
     app.extensions["trainer"].search.start(in_child_process=True)  # indexes what changed
+    app.extensions["trainer"].sync.start()  # syncs by itself when enrolled with a hub
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     click.echo(_("Serving on %(url)s (Ctrl+C stops)", url=f"http://{shown}:{port}"))
     sys.stdout.flush()
@@ -272,30 +273,17 @@ def sync_group(context, hub_url):
 
 
 def _sync_online(hub_url: str | None) -> None:
-    from . import events
     from .db import get_db
-    from .sync import client, enrolment, protocol, requests
+    from .sync import client, service
 
     app = make_app()
     with app.app_context():
-        db = get_db()
-        hub = enrolment.enrolled(db)
-        if hub is None:
-            raise Failure(_("This box is not enrolled with a hub yet (see trainer enrol)."))
-        url = hub_url or hub["url"]
-        if not url:
-            raise Failure(_("Give the hub's address with --hub."))
-        node_id, seed = db.execute("SELECT node_id, signing_key FROM node").fetchone()
-
-        def chunks_for(hub_vv):
-            lacking = protocol.lacking(events.version_vector(db), hub_vv)
-            return protocol.encode_chunks(e for origin, first in lacking.items()
-                                          for e in events.events_from(db, origin, first))
-
         try:
-            sent = client.push(url, node_id, seed, events.version_vector(db), chunks_for,
-                               requests.sign)
-        except (client.HubUnreachable, KeyError) as error:
+            url, sent = service.sync_now(get_db(), hub_url)
+        except service.NotEnrolled:
+            raise Failure(_("This box is not enrolled with a hub yet (see trainer enrol), or "
+                            "give the hub's address with --hub.")) from None
+        except client.HubUnreachable as error:
             raise Failure(_("The hub refused or did not answer: %(reason)s",
                             reason=error)) from None
     click.echo(_("Synced with %(hub)s: %(new)d events sent, %(known)d the hub had already.",

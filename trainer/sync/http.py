@@ -92,4 +92,7 @@ def scope_problem(db, sender: str, batch) -> str:
 
 
 def init_app(app) -> None:
+    from .service import Schedule
+
     app.register_blueprint(bp)
+    app.extensions["trainer"].sync = Schedule(app)
