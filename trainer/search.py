@@ -139,6 +139,7 @@ class SearchIndex:
         self._start_lock = threading.Lock()
         self._building = False
         self._in_child = False
+        self._stopped = False
         self._local = threading.local()  # each serving thread keeps its searcher open
         self._searchers: list = []  # every one of them, to close them all
         self._generation = 0  # bumped when a damaged index is thrown away
@@ -162,7 +163,7 @@ class SearchIndex:
 
     def _run(self) -> None:
         failures = 0
-        while True:
+        while not self._stopped:
             self._wake.clear()
             update = self._update_in_child if self._in_child else self._update_here
             with _damaged_files_closed():
@@ -181,6 +182,7 @@ class SearchIndex:
                 continue
             failures = 0
             self._wake.wait()
+        self._thread = None
 
     def _update_here(self) -> None:
         if self.app is not None:
@@ -222,6 +224,7 @@ class SearchIndex:
         finally:
             self._building = False
         self._in_child = False
+        self._stopped = False
         self._local = threading.local()  # each serving thread keeps its searcher open
         self._searchers: list = []  # every one of them, to close them all
         self._generation = 0  # bumped when a damaged index is thrown away
@@ -400,7 +403,9 @@ class SearchIndex:
         return searcher
 
     def close(self) -> None:
-        """Close every searcher and the index (the app is going away)."""
+        """Stop the writer, close every searcher and the index (the app is going away)."""
+        self._stopped = True
+        self._wake.set()
         with self._start_lock:
             searchers, self._searchers = self._searchers, []
         for searcher in searchers:
