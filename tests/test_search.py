@@ -162,7 +162,8 @@ def test_only_changed_lessons_are_indexed_again(app, courses_dir, search_index):
     lesson.write_text(ENGLISH.replace("Keep a notebook.", "Keep a logbook."))
     app.extensions["trainer"].library._reload_if_changed()
     with app.app_context():
-        assert search_index.update() == 1  # the English lesson; its French one is unchanged
+        assert search_index.update() == 2  # the English lesson, and its translation (which
+        # borrows from it: option ids, images)
         assert search_index.update() == 0
     assert sections_found(search_index, "logbook") == ["wiring/en/wiring#cables-and-installation"]
     assert sections_found(search_index, "notebook") == []
@@ -321,3 +322,18 @@ def test_the_server_indexes_in_a_child_process_and_reads_the_result(app, courses
     while not sections_found(search_index, "sketchbook"):
         assert time.monotonic() < deadline, "the change never reached the index"
         time.sleep(0.1)
+
+
+def test_a_quiz_block_in_the_wrong_place_is_neither_shown_nor_found(app, signed_in,
+                                                                    courses_dir):
+    folder = write_wiring(courses_dir)
+    (folder / "01-wiring.md").write_text(ENGLISH + "\n## Misplaced\n\nTerm\n: ```quiz\n  id: "
+                                         "q9\n  - (x) Marmalade\n  ```\n\n    ```quiz\n    id:"
+                                         " q8\n    - (x) Porcupine\n    ```\n\nThe end.\n")
+    app.extensions["trainer"].library._reload_if_changed()
+    with app.app_context():
+        app.extensions["trainer"].search.update()
+    page = signed_in.get("/courses/wiring/wiring").get_data(as_text=True)
+    assert "Marmalade" not in page and "Porcupine" not in page and "The end." in page
+    for secret in ("marmalade", "porcupine"):
+        assert sections_found(app.extensions["trainer"].search, secret, None) == []

@@ -18,8 +18,9 @@ import shutil
 import subprocess
 import sys
 import threading
+import uuid
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -35,11 +36,22 @@ from whoosh.analysis import (
 )
 from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
-from whoosh.qparser import AndGroup, FieldsPlugin, MultifieldParser, WildcardPlugin
-from whoosh.query import Or, Term
+from whoosh.qparser import (
+    AndGroup,
+    BoostPlugin,
+    EveryPlugin,
+    FieldsPlugin,
+    MultifieldParser,
+    OperatorsPlugin,
+    PlusMinusPlugin,
+    RangePlugin,
+    WildcardPlugin,
+)
+from whoosh.query import NullQuery, Or, Term
 from whoosh.support.charset import accent_map
 from whoosh.writing import CLEAR
 
+from .courses.library import lesson_key
 from .courses.sections import lesson_sections
 from .i18n import base_language
 
@@ -48,7 +60,11 @@ log = logging.getLogger(__name__)
 STEMMED = ("en", "fr", "es", "pt")  # languages whose words are reduced to their stem
 FAMILIES = (*STEMMED, "plain")  # every other language: words as written, accents folded
 FOLDER = "search-index"
+READY = "READY"  # written after the first complete build; holds the index's own id
+SECTIONS_FORMAT = 1  # raise when what a section holds changes: every lesson is indexed again
 PER_PAGE = 10
+MAX_WORDS = 12  # of a search: more say nothing more, and each costs time
+MAX_CORRECTED = 3  # words a "Did you mean" looks up at most
 SNIPPET_CHARS = 180
 WRITE_TIMEOUT = 120.0  # seconds a writer waits for another one (the server's thread)
 RETRY_SECONDS = 30.0  # after a failed update, unless the courses change before
@@ -140,9 +156,9 @@ class SearchIndex:
         self._building = False
         self._in_child = False
         self._stopped = False
+        self._rebuild_asked = False  # a reader met a damaged index
         self._local = threading.local()  # each serving thread keeps its searcher open
         self._searchers: list = []  # every one of them, to close them all
-        self._generation = 0  # bumped when a damaged index is thrown away
 
     # The writer ------------------------------------------------------------------------
 
@@ -162,52 +178,56 @@ class SearchIndex:
         self._wake.set()
 
     def _run(self) -> None:
-        failures = 0
         while not self._stopped:
             self._wake.clear()
-            update = self._update_in_child if self._in_child else self._update_here
+            full, self._rebuild_asked = self._rebuild_asked, False
             with _damaged_files_closed():
                 try:
-                    update()
+                    (self._update_in_child if self._in_child else self._update_here)(full)
                     failed = False
                 except Exception as error:  # noqa: BLE001 - the thread must outlive any failure
                     # (the message only: a kept traceback would keep Whoosh's files open)
-                    log.error("search index update failed (%s); rebuilding it", repr(error))
+                    log.error("search index update failed (%s); trying again later",
+                              repr(error))
                     failed = True
-            if failed:
-                failures += 1
-                self._discard()  # then build it again: at once, later only if that failed too
-                if failures > 1:
-                    self._wake.wait(RETRY_SECONDS)
-                continue
-            failures = 0
-            self._wake.wait()
+            self._wake.wait(RETRY_SECONDS if failed else None)
         self._thread = None
 
-    def _update_here(self) -> None:
+    def _update_here(self, full: bool) -> None:
+        work = self.rebuild if full else self.update
         if self.app is not None:
             with self.app.app_context():
-                self.update()
+                work()
         else:
-            self.update()
+            work()
 
-    def _update_in_child(self) -> None:
-        self._building = not self._exists()
-        try:
-            environment = {**os.environ, "TRAINER_HOME": str(self.folder.parent),
-                           "TRAINER_COURSES_DIR": str(self.library.courses_dir)}
-            done = subprocess.run([sys.executable, "-m", "trainer", "reindex", "--changed"],
-                                  env=environment, capture_output=True, text=True,
-                                  preexec_fn=lambda: os.nice(CHILD_NICENESS), check=False)
-        finally:
-            self._building = False
-        if done.returncode != 0:
-            raise RuntimeError(done.stderr.strip()[-500:] or f"exit {done.returncode}")
+    def _update_in_child(self, full: bool) -> None:
+        environment = {**os.environ, "TRAINER_HOME": str(self.folder.parent),
+                       "TRAINER_COURSES_DIR": str(self.library.courses_dir)}
+        command = [sys.executable, "-m", "trainer", "reindex", *([] if full else ["--changed"])]
+        child = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+        with suppress(OSError):  # the child gives way to serving pages
+            os.setpriority(os.PRIO_PROCESS, child.pid, CHILD_NICENESS)
+        _, errors = child.communicate()
+        if child.returncode != 0:
+            raise RuntimeError(errors.strip()[-500:] or f"exit {child.returncode}")
 
     def update(self, progress=None) -> int:
         """Index what changed since the last update; returns how many lessons were indexed.
-        Called by the background thread or `trainer reindex`, never by a request."""
-        self._building = not self._exists()  # nothing to search meanwhile
+        Called by the background thread or `trainer reindex`, never by a request. An index
+        that cannot be read is thrown away and made again from nothing."""
+        try:
+            return self._update(progress)
+        except IndexBusy:
+            raise
+        except Exception as error:  # noqa: BLE001 - damage of any kind: start again
+            log.warning("search index unreadable (%s); making it again", repr(error))
+            self._discard()
+            return self._update(progress)
+
+    def _update(self, progress=None) -> int:
+        self._building = not self._ready()  # nothing to search meanwhile
         try:
             ix = self._open(create=True)
             wanted = self._wanted()
@@ -220,21 +240,38 @@ class SearchIndex:
             gone = groups - set(wanted)
             if changed or gone:
                 self._write(ix, changed, gone | {item.group for item in changed}, progress)
+            self._mark_ready()
             return len(changed)
         finally:
             self._building = False
-        self._in_child = False
-        self._stopped = False
-        self._local = threading.local()  # each serving thread keeps its searcher open
-        self._searchers: list = []  # every one of them, to close them all
-        self._generation = 0  # bumped when a damaged index is thrown away
 
     def rebuild(self, progress=None) -> int:
-        """Index every lesson again, from nothing (for `trainer reindex`)."""
-        ix = self._open(create=True)
-        items = list(self._wanted().values())
-        self._write(ix, items, None, progress)
+        """Index every lesson again, from nothing (`trainer reindex`, or after a reader met a
+        damaged index), without reading the old index."""
+        self._discard()
+        self._building = True
+        try:
+            ix = self._open(create=True)
+            items = list(self._wanted().values())
+            self._write(ix, items, None, progress)
+            self._mark_ready()
+        finally:
+            self._building = False
         return len(items)
+
+    def _ready(self) -> bool:
+        """Whether a whole index is here: written once completely (marked), not half-built."""
+        return (self.folder / READY).is_file()
+
+    def _mark_ready(self) -> None:
+        if not self._ready():
+            (self.folder / READY).write_text(uuid.uuid4().hex)
+
+    def _index_id(self) -> str:
+        try:
+            return (self.folder / READY).read_text()
+        except OSError:
+            return ""
 
     def lesson_count(self) -> int:
         """How many lessons, counted once per language they are read in, an index holds."""
@@ -324,12 +361,6 @@ class SearchIndex:
 
     def _discard(self) -> None:
         """Forget a damaged index; the writer makes a new one."""
-        self._generation += 1
-        with self._start_lock:
-            searchers, self._searchers = self._searchers, []
-        for searcher in searchers:
-            if not searcher.is_closed:
-                searcher.close()  # a thread still using one reopens the new index
         index_object, self._index = self._index, None
         if index_object is not None:
             index_object.close()
@@ -340,7 +371,7 @@ class SearchIndex:
     def search(self, text: str, languages: dict[str, str] | None, page: int = 1) -> Results:
         """Sections matching `text`. `languages` maps each course id to the language the
         reader reads it in; None searches every course in every language it is written in."""
-        if self._building or not self._exists():
+        if self._building or not self._ready():
             self.start()
             self.poke()
             return Results("building")
@@ -348,19 +379,23 @@ class SearchIndex:
             try:
                 return self._search(text, languages, page)
             except Exception as error:  # noqa: BLE001 - a damaged index must not fail a page
-                log.error("search index unreadable (%s); rebuilding it", repr(error))
-        self._discard()
+                log.error("search index unreadable (%s); asking for a new one", repr(error))
+        self._rebuild_asked = True  # the writer makes it again; a request never writes
         self.start()
         self.poke()
         return Results("building")
 
     def _search(self, text: str, languages, page: int) -> Results:
         ix = self._open()
-        families = tuple(sorted({family(language) for language in languages.values()})
-                         ) if languages is not None else FAMILIES
         if languages is not None and not languages:
             return Results("ready")
-        query = _parser(families).parse(text)
+        text = " ".join(text.split()[:MAX_WORDS])
+        # Each language reads the words its own way (its stop words, its stems), and finds
+        # the sections written in it; a section matches when one reading finds every word.
+        families = FAMILIES
+        readings = [query for query in (_parser(name).parse(text) for name in families)
+                    if query is not NullQuery]
+        query = Or(readings) if readings else NullQuery
         searcher = self._searcher(ix)
         where = _shelves(searcher, None if languages is None else frozenset(
             f"{course}/{language}" for course, language in languages.items()))
@@ -386,20 +421,29 @@ class SearchIndex:
 
 
     def _searcher(self, ix):
-        """This thread's searcher, opened again only when the index has changed."""
+        """This thread's searcher, opened again when the index has changed, or is another
+        index altogether (made again since: its id in READY differs)."""
         local = self._local
         searcher = getattr(local, "searcher", None)
-        if searcher is not None and (local.generation != self._generation
+        index_id = self._index_id()
+        if searcher is not None and (getattr(local, "index_id", None) != index_id
                                      or searcher.is_closed):
-            searcher = None  # closed when the damaged index was thrown away
+            if not searcher.is_closed:
+                searcher.close()
+            searcher = None
         if searcher is None or not searcher.up_to_date():
             if searcher is not None:
                 searcher.close()
             searcher = ix.searcher(weighting=WEIGHTING)
-            with self._start_lock:
-                self._searchers = [s for s in self._searchers if not s.is_closed]
-                self._searchers.append(searcher)
-        local.searcher, local.generation = searcher, self._generation
+            with self._start_lock:  # forget the searchers of threads that have ended
+                alive = set(threading.enumerate())
+                for thread, other in self._searchers:
+                    if thread not in alive and not other.is_closed:
+                        other.close()
+                self._searchers = [(t, o) for t, o in self._searchers
+                                   if t in alive and not o.is_closed]
+                self._searchers.append((threading.current_thread(), searcher))
+        local.searcher, local.index_id = searcher, index_id
         return searcher
 
     def close(self) -> None:
@@ -408,7 +452,7 @@ class SearchIndex:
         self._wake.set()
         with self._start_lock:
             searchers, self._searchers = self._searchers, []
-        for searcher in searchers:
+        for _, searcher in searchers:
             if not searcher.is_closed:
                 searcher.close()
         if self._index is not None:
@@ -449,18 +493,22 @@ class _Lesson:
 
     @property
     def version(self) -> str:
-        digest = hashlib.sha256("\0".join((self.lesson.hash, self.course.title,
-                                           self.lesson.title, self.written)).encode())
+        """What the lesson's sections depend on: what its page depends on (lesson_key), its
+        course's title, and how sections are cut."""
+        depends = (repr(lesson_key(self.course, self.lesson)), self.course.title,
+                   self.lesson.title, self.written, str(SECTIONS_FORMAT))
+        digest = hashlib.sha256("\0".join(depends).encode())
         return f"{self.group}:{digest.hexdigest()[:16]}"
 
 
-@lru_cache(maxsize=32)
-def _parser(families: tuple[str, ...]) -> MultifieldParser:
-    """Plain words and "quoted phrases", every word required; no field or wildcard syntax."""
-    names = [f"{kind}_{name}" for name in families for kind in ("text", "title")]
-    parser = MultifieldParser(names, SCHEMA, group=AndGroup)
-    parser.remove_plugin_class(FieldsPlugin)
-    parser.remove_plugin_class(WildcardPlugin)
+@lru_cache(maxsize=8)
+def _parser(name: str) -> MultifieldParser:
+    """One language's reading of a search: plain words and "quoted phrases", every word
+    required; no fields, wildcards, ranges, boosts or operators."""
+    parser = MultifieldParser([f"text_{name}", f"title_{name}"], SCHEMA, group=AndGroup)
+    for plugin in (FieldsPlugin, WildcardPlugin, RangePlugin, EveryPlugin, OperatorsPlugin,
+                   BoostPlugin, PlusMinusPlugin):
+        parser.remove_plugin_class(plugin)
     return parser
 
 
@@ -493,15 +541,20 @@ def _folded(word: str) -> str:
 def _suggestion(searcher, text: str, families: tuple[str, ...], total: int) -> str:
     """The query with each word that is in no lesson replaced by the closest one that is;
     "" when every word is known, or nothing closer exists."""
-    changed, corrected = False, text
+    changed, corrected, looked_up = False, text, 0
+    fields = [f"words_{name}" for name in families]
     for word in dict.fromkeys(w.lower() for w in WORD.findall(text)):
-        if len(word) < 3 or word.isdigit():
+        if len(word) < 3 or len(word) > 30 or word.isdigit():
             continue
-        fields = [f"words_{name}" for name in families]
         if any(searcher.doc_frequency(name, word) for name in fields):
             continue
+        looked_up += 1
+        if looked_up > MAX_CORRECTED:
+            break
+        distance = 1 if len(word) <= 5 else 2
         options = [(searcher.doc_frequency(name, option), option) for name in fields
-                   for option in searcher.corrector(name).suggest(word, limit=1, maxdist=2)]
+                   for option in searcher.corrector(name).suggest(word, limit=1,
+                                                                  maxdist=distance)]
         if options:
             best = max(options)[1]
             if _folded(best) == _folded(word):

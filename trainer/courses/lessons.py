@@ -16,7 +16,7 @@ LESSON_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 LESSON_KEYS = ("title", "pass_mark", "attempts", "score_on", "shuffle", "duration")
 FENCE_OPEN = re.compile(r"^(`{3,}|~{3,})\s*\{?\s*\.?([\w+-]*)")
 # A quiz or gift fence that is indented, or inside a quote, list or admonition.
-NESTED_QUIZ = re.compile(r"^(?:\s*>)*\s*(?:[-*+]\s+|\d+[.)]\s+)?\s*(`{3,}|~{3,})\s*\{?\s*\.?"
+NESTED_QUIZ = re.compile(r"^(?:\s*>)*\s*(?:[-*+:]\s+|\d+[.)]\s+)?\s*(`{3,}|~{3,})\s*\{?\s*\.?"
                          r"(quiz|gift)\b", re.IGNORECASE)
 HIDDEN_FENCES = ("quiz", "gift")  # their raw text never reaches a learner's page
 IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)|<img\b[^>]*?\bsrc\s*="
@@ -115,7 +115,13 @@ def _scan_body(lesson: Lesson, course_dir: Path, problems: Problems) -> None:
         opened = FENCE_OPEN.match(lines[index])
         if not opened:
             _check_images(lines[index], lesson.body_line + index, lesson, course_dir, problems)
-            report_nested_quiz(lines[index], lesson.body_line + index, lesson.path, problems)
+            nested = NESTED_QUIZ.match(lines[index])
+            if nested:  # reported, and never shown: its text holds an answer key
+                report_nested_quiz(lines[index], lesson.body_line + index, lesson.path, problems)
+                end = _nested_end(lines, index, nested.group(1))
+                lesson.hidden_spans.append((index, end))
+                index = end + 1
+                continue
             index += 1
             continue
         fence, info = opened.group(1), opened.group(2).lower()
@@ -133,6 +139,15 @@ def report_nested_quiz(line: str, number: int, path: Path, problems: Problems,
                        message: str = NESTED_MESSAGE) -> None:
     if NESTED_QUIZ.match(line):
         problems.error(path, number, 1, "Q021", message)
+
+
+def _nested_end(lines: list[str], start: int, fence: str) -> int:
+    """The last line of a nested quiz block: its closing fence (however indented or quoted),
+    else the end of the lesson."""
+    closing = re.compile(r"^(?:\s*>)*\s*" + re.escape(fence[0]) + "{" + str(len(fence))
+                         + r",}\s*$")
+    return next((i for i in range(start + 1, len(lines)) if closing.match(lines[i])),
+                len(lines) - 1)
 
 
 def _closing_line(lines: list[str], start: int, fence: str) -> int | None:
