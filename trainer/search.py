@@ -392,11 +392,11 @@ class SearchIndex:
         text = " ".join(text.split()[:MAX_WORDS])
         # Each language reads the words its own way (its stop words, its stems), and finds
         # the sections written in it; a section matches when one reading finds every word.
-        families = FAMILIES
+        searcher = self._searcher(ix)
+        families = _families_held(searcher)
         readings = [query for query in (_parser(name).parse(text) for name in families)
                     if query is not NullQuery]
         query = Or(readings) if readings else NullQuery
-        searcher = self._searcher(ix)
         where = _shelves(searcher, None if languages is None else frozenset(
             f"{course}/{language}" for course, language in languages.items()))
         # All matches at once: the total comes with them (a page of the top ten would
@@ -457,6 +457,16 @@ class SearchIndex:
                 searcher.close()
         if self._index is not None:
             self._index.close()
+
+
+def _families_held(searcher) -> tuple[str, ...]:
+    """The language families some section is written in (only those need reading)."""
+    cache = searcher.__dict__
+    if "_trainer_families" not in cache:
+        reader = searcher.reader()
+        cache["_trainer_families"] = tuple(
+            name for name in FAMILIES if reader.field_length(f"text_{name}")) or FAMILIES
+    return cache["_trainer_families"]
 
 
 def _shelves(searcher, shelves: frozenset | None) -> set:
