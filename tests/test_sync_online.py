@@ -128,3 +128,41 @@ def test_an_enrolled_box_syncs_by_itself(app, live_server, tmp_path):
     schedule.stop()
     assert schedule.status.last_error == "" and schedule.status.sent == len(
         held(box)["events"])
+
+
+def enrol_online(hub, box, url):
+    with hub.app_context():
+        site = get_db().execute("SELECT id FROM site").fetchone()[0]
+        token = enrolment.create_token(get_db(), site)
+    with box.app_context():
+        request = enrolment.request_for(get_db(), token)
+    with hub.app_context():
+        answer = enrolment.accept(get_db(), request)
+    with box.app_context():
+        enrolment.store_answer(get_db(), token, answer, url)
+
+
+def test_boxes_of_a_site_end_up_holding_the_same_events(app, live_server, tmp_path):
+    from trainer import accounts
+    from trainer.sync import service
+
+    make_hub(app)
+    first, second = node(tmp_path, "first"), node(tmp_path, "second")
+    for box in (first, second):
+        enrol_online(app, box, live_server.url)
+    activity(first, 2, "amina")
+    activity(second, 1, "baraka")
+    with app.app_context():  # a coordinator on the hub adds a learner too
+        accounts.create_user(get_db(), "chausiku", "pass1234")
+    for box in (first, second, first):
+        with box.app_context():
+            service.sync_now(get_db())
+    assert held(first)["events"] == held(second)["events"] == held(app)["events"]
+    assert held(first)["users"] == held(app)["users"]
+    names = {row[1] for row in held(second)["users"]}
+    assert names == {"amina0", "amina1", "baraka0", "chausiku"}
+    with second.app_context():
+        _, again = service.sync_now(get_db())
+    assert again["inserted"] == 0 and again["pulled"] == 0
+    for box in (first, second):
+        box.extensions["trainer"].pool.close()

@@ -288,6 +288,7 @@ def _sync_online(hub_url: str | None) -> None:
                             reason=error)) from None
     click.echo(_("Synced with %(hub)s: %(new)d events sent, %(known)d the hub had already.",
                  hub=url, new=sent["inserted"], known=sent["duplicates"]))
+    click.echo(_("Events received from the hub: %(count)d.", count=sent["pulled"]))
 
 
 @sync_group.command("export", help=_("Write a bundle of results to a folder (a USB stick): "

@@ -108,7 +108,7 @@ def export(db: Database, folder: Path, receipt_vv: dict[str, int] | None = None)
     return target
 
 
-def _known_keys(db: Database, manifest: dict) -> dict[str, str]:
+def known_keys(db: Database, manifest: dict) -> dict[str, str]:
     """Node id -> public key, from this node's own knowledge and from the bundle's
     certificates that this node's hub signed."""
     known = dict(db.execute("SELECT node_id, public_key FROM node_key").fetchall())
@@ -138,7 +138,7 @@ def read_manifest(db: Database, folder: Path) -> tuple[dict, dict[str, str]]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BundleRefused(_l("%(folder)s is not a bundle this version of trainer reads.",
                                folder=folder))
-    known = _known_keys(db, manifest)
+    known = known_keys(db, manifest)
     creator_key = known.get(str(manifest.get("creator")))
     if not creator_key:
         raise BundleRefused(_l("This bundle comes from a node that is not enrolled with "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.error
 import urllib.request
@@ -52,3 +53,23 @@ def push(hub_url: str, node_id: str, seed_hex: str, vv: dict[str, int], chunks_f
         sent["inserted"] += answer["inserted"]
         sent["duplicates"] += answer["duplicates"]
     return sent
+
+
+def pull(hub_url: str, node_id: str, seed_hex: str, vv, take, sign) -> int:
+    """Fetch, chunk by chunk, the events of this node's site that it lacks: `vv()` says what
+    it holds now, `take(chunk, certificates)` stores a chunk and says how many were new.
+    Stops when the hub has no more, or when a chunk brings nothing (never loops)."""
+    base = hub_url.rstrip("/") + "/sync/v1"
+    nonce = post_json(base + "/hello", {"node_id": node_id})["nonce"]
+    taken = 0
+    while True:
+        body = json.dumps({"vv": vv()}).encode()
+        headers = {"Content-Type": "application/json",
+                   **sign(seed_hex, node_id, "POST", "/sync/v1/pull", body, nonce)}
+        answer = post(base + "/pull", body, headers)
+        nonce = answer["nonce"]
+        chunk = base64.b64decode(answer["chunk"])
+        new = take(chunk, answer["certificates"]) if chunk else 0
+        taken += new
+        if not answer["more"] or not new:
+            return taken

@@ -3,11 +3,13 @@ They authenticate by tokens and signatures, never by cookies, so CSRF does not a
 
 from __future__ import annotations
 
+import base64
+
 from flask import Blueprint, jsonify, request
 
 from .. import events
 from ..db import get_db
-from . import enrolment, protocol, requests
+from . import bundle, enrolment, protocol, requests
 
 bp = Blueprint("sync", __name__, url_prefix="/sync/v1")
 MAX_REQUEST_BYTES = 64 * 1024
@@ -73,6 +75,49 @@ def push():
     return jsonify({"ok": True, "vv": events.version_vector(db),
                     "nonce": requests.new_nonce(db), "inserted": received.inserted,
                     "duplicates": received.duplicates, "quarantined": received.quarantined})
+
+
+@bp.post("/pull")
+def pull():
+    """The next chunk of events of the node's site that it lacks (with the certificates that
+    prove their senders), and whether more are waiting."""
+    db = get_db()
+    if not is_hub(db):
+        return refuse(404, "this node is not a hub")
+    body = request.get_data(cache=False)
+    if len(body) > MAX_REQUEST_BYTES:
+        return refuse(413, "the pull request is too large")
+    sender = requests.signer(db, "POST", request.path, body, request.headers)
+    if sender is None:
+        return refuse(401, "the request is not signed by an enrolled node with a fresh nonce")
+    asked = request.get_json(silent=True) or {}
+    theirs = asked.get("vv") if isinstance(asked.get("vv"), dict) else {}
+    theirs = {str(k): int(v) for k, v in theirs.items() if isinstance(v, int)}
+    nodes = site_nodes(db, sender)
+    ours = {origin: top for origin, top in events.version_vector(db).items()
+            if protocol.node_of(origin) in nodes}
+    chunk, more = b"", False
+    lacking = protocol.lacking(ours, theirs)
+    if lacking:
+        carried = (event for origin, first in lacking.items()
+                   for event in events.events_from(db, origin, first))
+        chunks = protocol.encode_chunks(carried)
+        chunk = next(chunks, b"")
+        more = next(chunks, None) is not None
+    return jsonify({"ok": True, "chunk": base64.b64encode(chunk).decode(), "more": more,
+                    "nonce": requests.new_nonce(db),
+                    "certificates": [c for c in bundle.certificates_held(db)
+                                     if c["body"]["node_id"] in nodes]})
+
+
+def site_nodes(db, sender: str) -> set[str]:
+    """The hub and the nodes of the sender's site: whose events the sender may hold."""
+    site = db.execute("SELECT json_extract(body, '$.site_id') FROM certificate WHERE node_id"
+                      " = ? ORDER BY serial DESC", [sender]).fetchone()[0]
+    nodes = {node_id for (node_id,) in db.execute(
+        "SELECT node_id FROM certificate WHERE json_extract(body, '$.site_id') = ? AND"
+        " revoked_at IS NULL", [site])}
+    return nodes | {db.execute("SELECT node_id FROM node WHERE id = 1").fetchone()[0]}
 
 
 def scope_problem(db, sender: str, batch) -> str:

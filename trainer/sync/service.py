@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from .. import events
-from . import client, enrolment, protocol, requests
+from . import bundle, client, enrolment, protocol, requests
 
 log = logging.getLogger(__name__)
 INTERVAL = 300.0  # seconds between syncs while the hub answers
@@ -23,7 +23,8 @@ class NotEnrolled(Exception):
 
 
 def sync_now(db: Database, hub_url: str | None = None) -> tuple[str, dict]:
-    """Send the hub what it lacks; returns the hub's address and the totals. Raises
+    """Send the hub what it lacks, then take what the hub holds of this box's site and the box
+    lacks; returns the hub's address and the totals. Raises
     NotEnrolled, or client.HubUnreachable when the hub refused or did not answer."""
     hub = enrolment.enrolled(db)
     url = hub_url or (hub or {}).get("url")
@@ -36,11 +37,24 @@ def sync_now(db: Database, hub_url: str | None = None) -> tuple[str, dict]:
         return protocol.encode_chunks(event for origin, first in lacking.items()
                                       for event in events.events_from(db, origin, first))
 
+    def take(chunk: bytes, certificates) -> int:
+        try:
+            batch = protocol.decode_chunk(chunk)
+        except protocol.ChunkError as error:
+            raise client.HubUnreachable(f"a chunk from the hub was refused: {error}") from None
+        known = bundle.known_keys(db, {"certificates": certificates})
+        if protocol.unsigned(batch, known):
+            raise client.HubUnreachable("the hub sent events not signed by their node")
+        return events.receive(db, batch, "pull").inserted
+
     try:
-        return url, client.push(url, node_id, seed, events.version_vector(db), chunks_for,
-                                requests.sign)
-    except KeyError as error:  # an answer without what the protocol promises
+        sent = client.push(url, node_id, seed, events.version_vector(db), chunks_for,
+                           requests.sign)
+        sent["pulled"] = client.pull(url, node_id, seed, lambda: events.version_vector(db),
+                                     take, requests.sign)
+    except (KeyError, ValueError, TypeError) as error:  # an answer not as promised
         raise client.HubUnreachable(f"unexpected answer from the hub ({error})") from None
+    return url, sent
 
 
 def next_wait(previous: float | None, succeeded: bool) -> float:
