@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .i18n import command_line_gettext as _
+from .i18n import translate as _
 
 
 class Failure(click.ClickException):

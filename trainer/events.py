@@ -169,6 +169,16 @@ def version_vector(db: Database) -> dict[str, int]:
         "SELECT origin, contiguous_max FROM vv WHERE contiguous_max > 0")}
 
 
+def lacking(db: Database, theirs: dict[str, int], nodes: set[str] | None = None):
+    """The events a node holding version vector `theirs` lacks, per origin in order;
+    with `nodes`, only those of origins of these nodes."""
+    from .sync import protocol  # (it imports this module, so not at the top)
+
+    for origin, first in protocol.lacking(version_vector(db), theirs).items():
+        if nodes is None or protocol.node_of(origin) in nodes:
+            yield from events_from(db, origin, first)
+
+
 def events_from(db: Database, origin: str, first: int):
     """The events of one origin from seq `first` on, in order (what a peer lacks)."""
     for row in db.query("SELECT * FROM event WHERE origin = ? AND seq >= ? ORDER BY seq",

@@ -78,12 +78,6 @@ def command_line_catalog(language: str) -> support.NullTranslations:
     return support.Translations.load(str(TRANSLATIONS), [language], "messages")
 
 
-def command_line_gettext(text: str, /, **values) -> str:
-    """A message for the person at the command line, in their language (LANG)."""
-    translated = command_line_catalog(command_line_language()).ugettext(text)
-    return translated % values if values else translated
-
-
 def translate(text: str, /, **values) -> str:
     """`text` in the language of whoever reads it now: the page's during a request, else the
     command line's. Values fill its %(name)s placeholders after translation."""

@@ -220,13 +220,11 @@ def search():
     them, or with all=1 in every language they are written in."""
     text = " ".join(request.args.get("q", "").split())[:SEARCH_LENGTH]
     everything = request.args.get("all") == "1"
+    reading = {course.id: course.language for course in localized_catalog().courses.values()}
     results = None
     if text:
-        languages = None if everything else {
-            course.id: course.language for course in localized_catalog().courses.values()}
         results = current_app.extensions["trainer"].search.search(
-            text, languages, request.args.get("page", 1, type=int) or 1)
-    reading = {course.id: course.language for course in localized_catalog().courses.values()}
+            text, None if everything else reading, request.args.get("page", 1, type=int) or 1)
     return render_template("learn/search.html", q=text, everything=everything,
                            results=results, reading=reading)
 

@@ -83,13 +83,11 @@ def export(db: Database, folder: Path, receipt_vv: dict[str, int] | None = None)
         keys.make_identity(db)
     node_id, seed, _ = _identity(db)
     ours = events.version_vector(db)
-    lacking = protocol.lacking(ours, receipt_vv or {})
     hlc = db.execute("SELECT hlc FROM node WHERE id = 1").fetchone()[0]
     target = Path(folder) / f"trainer-bundle-{node_id[:8]}-{hlc}-{secrets.token_hex(3)}"
     (target / CHUNKS).mkdir(parents=True, exist_ok=False)
     chunks, contents = [], {}
-    carried = [e for origin, first in lacking.items() for e in events.events_from(db, origin,
-                                                                                 first)]
+    carried = list(events.lacking(db, receipt_vv or {}))
     for number, data in enumerate(protocol.encode_chunks(carried, CHUNK_BYTES), 1):
         name = f"{CHUNKS}/{number:04}.ndjson.gz"
         (target / name).write_bytes(data)

@@ -94,16 +94,9 @@ def pull():
     theirs = asked.get("vv") if isinstance(asked.get("vv"), dict) else {}
     theirs = {str(k): int(v) for k, v in theirs.items() if isinstance(v, int)}
     nodes = site_nodes(db, sender)
-    ours = {origin: top for origin, top in events.version_vector(db).items()
-            if protocol.node_of(origin) in nodes}
-    chunk, more = b"", False
-    lacking = protocol.lacking(ours, theirs)
-    if lacking:
-        carried = (event for origin, first in lacking.items()
-                   for event in events.events_from(db, origin, first))
-        chunks = protocol.encode_chunks(carried)
-        chunk = next(chunks, b"")
-        more = next(chunks, None) is not None
+    chunks = protocol.encode_chunks(events.lacking(db, theirs, nodes))
+    chunk = next(chunks, b"")
+    more = next(chunks, None) is not None
     return jsonify({"ok": True, "chunk": base64.b64encode(chunk).decode(), "more": more,
                     "nonce": requests.new_nonce(db),
                     "certificates": [c for c in bundle.certificates_held(db)

@@ -33,9 +33,7 @@ def sync_now(db: Database, hub_url: str | None = None) -> tuple[str, dict]:
     node_id, seed = db.execute("SELECT node_id, signing_key FROM node").fetchone()
 
     def chunks_for(hub_vv):
-        lacking = protocol.lacking(events.version_vector(db), hub_vv)
-        return protocol.encode_chunks(event for origin, first in lacking.items()
-                                      for event in events.events_from(db, origin, first))
+        return protocol.encode_chunks(events.lacking(db, hub_vv))
 
     def take(chunk: bytes, certificates) -> int:
         try:
