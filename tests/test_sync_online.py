@@ -8,7 +8,7 @@ import pytest
 
 from trainer import create_app, events
 from trainer.db import get_db
-from trainer.sync import enrolment, protocol, requests
+from trainer.sync import enrolment, protocol, requests, service
 
 from .test_bundles import enrol, node
 from .test_enrolment import make_hub, run
@@ -126,8 +126,10 @@ def test_an_enrolled_box_syncs_by_itself(app, live_server, tmp_path):
         assert time.monotonic() < deadline, schedule.status
         time.sleep(0.1)
     schedule.stop()
-    assert schedule.status.last_error == "" and schedule.status.sent == len(
-        held(box)["events"])
+    assert schedule.status.last_error == "" and not schedule.status.running
+    with box.app_context():
+        last = service.recent_syncs(get_db(), 1)[0]
+    assert last["ok"] and last["sent"] == len(held(box)["events"])
 
 
 def enrol_online(hub, box, url):

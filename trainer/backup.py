@@ -53,6 +53,10 @@ def _copy_checked(source: sqlite3.Connection, temporary: Path) -> None:
         source.backup(copy)  # one step: in WAL mode writers go on meanwhile, and a copy made
         # in small steps would restart at every write on a busy box
         copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+        # A restored copy must not write events under numbers the box used after the copy
+        # was made (they may have reached the hub): it continues under the next epoch.
+        with copy:
+            copy.execute("UPDATE node SET epoch = epoch + 1 WHERE id = 1")
         result = copy.execute("PRAGMA integrity_check").fetchone()[0]
         if result != "ok":
             raise BackupError(f"the copy failed its integrity check: {result}")

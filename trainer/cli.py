@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .i18n import lazy_text as _l
 from .i18n import translate as _
 
 
@@ -283,6 +284,8 @@ def _sync_online(hub_url: str | None) -> None:
         except service.NotEnrolled:
             raise Failure(_("This box is not enrolled with a hub yet (see trainer enrol), or "
                             "give the hub's address with --hub.")) from None
+        except service.Busy:
+            raise Failure(_BUSY) from None
         except client.HubUnreachable as error:
             raise Failure(_("The hub refused or did not answer: %(reason)s",
                             reason=error)) from None
@@ -291,22 +294,22 @@ def _sync_online(hub_url: str | None) -> None:
     click.echo(_("Events received from the hub: %(count)d.", count=sent["pulled"]))
 
 
+_BUSY = _l("Another sync of this node is running; try again when it has finished.")
+
+
 @sync_group.command("export", help=_("Write a bundle of results to a folder (a USB stick): "
                                      "what the hub lacks, as far as its receipts there say."))
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 def sync_export(folder):
     from .db import get_db
-    from .sync import bundle, enrolment
+    from .sync import bundle, service
 
     app = make_app()
     with app.app_context():
-        db = get_db()
-        hub = enrolment.enrolled(db)
-        known = bundle.receipt_from(db, folder, hub["hub_id"]) if hub and folder.is_dir() \
-            else None
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            made = bundle.export(db, folder, known)
+            made = service.export_for_hub(get_db(), folder)
+        except service.Busy:
+            raise Failure(_BUSY) from None
         except OSError as error:
             raise Failure(_("Cannot write to %(folder)s: %(reason)s", folder=folder,
                             reason=error.strerror or error)) from None
@@ -319,28 +322,29 @@ def sync_export(folder):
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def sync_import(path):
     from .db import get_db
-    from .sync import bundle
+    from .sync import service
 
     app = make_app()
-    found = bundle.bundles_in(path)
-    if not found:
+    with app.app_context():
+        try:
+            reports = service.import_from(get_db(), path)
+        except service.Busy:
+            raise Failure(_BUSY) from None
+    if not reports:
         raise Failure(_("No trainer bundle in %(folder)s.", folder=path))
     refused = 0
-    with app.app_context():
-        db = get_db()
-        for folder in found:
-            try:
-                done = bundle.import_bundle(db, folder)
-            except bundle.BundleRefused as error:
-                click.echo(f"{folder.name}: {error}", err=True)
-                refused += 1
-                continue
-            click.echo(_("%(bundle)s: %(new)d new events, %(known)d already here, "
-                         "%(aside)d set aside.", bundle=folder.name, new=done.inserted,
-                         known=done.duplicates, aside=done.quarantined))
-            for reason in done.refused_chunks:
-                click.echo(f"{folder.name}/{reason}", err=True)
-            refused += bool(done.refused_chunks)
+    for report in reports:
+        if report.refused:
+            click.echo(f"{report.bundle}: {report.refused}", err=True)
+            refused += 1
+            continue
+        done = report.imported
+        click.echo(_("%(bundle)s: %(new)d new events, %(known)d already here, "
+                     "%(aside)d set aside.", bundle=report.bundle, new=done.inserted,
+                     known=done.duplicates, aside=done.quarantined))
+        for reason in done.refused_chunks:
+            click.echo(f"{report.bundle}/{reason}", err=True)
+        refused += bool(done.refused_chunks)
     sys.exit(1 if refused else 0)
 
 

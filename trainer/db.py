@@ -298,3 +298,28 @@ def m012_enrolment(db: Database) -> None:
 def m013_sync_nonces(db: Database) -> None:
     """Nonces the hub hands out for signed requests; each is used once."""
     db.execute("CREATE TABLE sync_nonce (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)")
+
+
+@MIGRATIONS()
+def m014_sync_records(db: Database) -> None:
+    """What sync needs to show and to decide: quarantined events kept whole (nothing is lost),
+    the nodes that sync with this one, this node's own syncs, the hub's revocations, and the
+    rank that lets the hub's accepted password win."""
+    db.executescript(
+        """
+        ALTER TABLE quarantine ADD COLUMN event TEXT;
+        CREATE TABLE peer (
+            node_id TEXT PRIMARY KEY, last_seen INTEGER NOT NULL, their_vv TEXT NOT NULL,
+            clock_offset_ms INTEGER, via TEXT NOT NULL
+        );
+        CREATE TABLE sync_log (
+            id INTEGER PRIMARY KEY, at INTEGER NOT NULL, way TEXT NOT NULL, peer TEXT NOT NULL,
+            ok INTEGER NOT NULL, sent INTEGER NOT NULL, received INTEGER NOT NULL,
+            message TEXT NOT NULL
+        );
+        CREATE TABLE revocation (
+            node_id TEXT PRIMARY KEY, after TEXT NOT NULL, at INTEGER NOT NULL
+        );
+        ALTER TABLE lww ADD COLUMN rank INTEGER NOT NULL DEFAULT 0;
+        """
+    )

@@ -112,29 +112,34 @@ class Received:
     inserted: int = 0
     duplicates: int = 0  # held already, same hash: nothing to do
     quarantined: int = 0  # a different event where one is held: kept aside, shown
+    new_epoch: bool = False  # this node learnt it had lost some of its own history
 
 
 def receive(db: Database, events: list[Event], source: str) -> Received:
     """Store events that come from other nodes, in one transaction: new ones are inserted and
     folded in; the same event again changes nothing; another event under an (origin, seq) or
-    an event id already held goes to quarantine and never overwrites. The caller checked
-    hashes and signatures first (sync.protocol): only whole verified chunks arrive here.
-    The version vector advances over the contiguous prefix of each origin."""
+    an event id already held goes to quarantine and never overwrites, and so do events a
+    revoked key signed after its revocation. The caller checked hashes and signatures first
+    (sync.protocol): only whole verified chunks arrive here. The version vector advances over
+    the contiguous prefix of each origin. When a peer brings events of this node's own origin
+    that it does not hold (a restored backup, a cloned card), new events go under a new epoch."""
     inserted = duplicates = quarantined = 0
     touched: set[str] = set()
+    lost_history = False
     with immediate(db):
+        own, _ = origin_of(db)
+        revoked = {node: json.loads(after) for node, after in
+                   db.execute("SELECT node_id, after FROM revocation")}
         for event in events:
             held = db.execute("SELECT hash FROM event WHERE origin = ? AND seq = ?",
                               [event.origin, event.seq]).fetchone()
-            clash = None if held else db.execute(
-                "SELECT 1 FROM event WHERE event_id = ?", [event.event_id]).fetchone()
             if held and held[0] == event.hash:
                 duplicates += 1
                 continue
-            if held or clash:
-                quarantine(db, event, source, "another event is held under this origin and "
-                           "sequence number" if held else "its id belongs to another event")
-                quarantined += 1
+            lost_history = lost_history or event.origin == own
+            reason = _refusal(db, event, held, revoked)
+            if reason:
+                quarantined += quarantine(db, event, source, reason)
                 continue
             _insert(db, event, source)
             projections.apply(db, event)
@@ -143,13 +148,51 @@ def receive(db: Database, events: list[Event], source: str) -> Received:
             inserted += 1
         for origin in touched:
             _advance_vv(db, origin)
-    return Received(inserted, duplicates, quarantined)
+        if lost_history:
+            _bump_epoch(db)
+    return Received(inserted, duplicates, quarantined, lost_history)
 
 
-def quarantine(db: Database, event: Event, source: str, reason: str) -> None:
-    db.execute("INSERT INTO quarantine (origin, seq, incoming_hash, source, at, reason) VALUES"
-               " (?, ?, ?, ?, ?, ?)",
-               [event.origin, event.seq, event.hash, source, clock.now_ms(), reason])
+def _refusal(db: Database, event: Event, held, revoked: dict[str, dict]) -> str:
+    """Why a new event may not be stored (it then goes to quarantine), or ""."""
+    if held:
+        return "another event is held under this origin and sequence number"
+    if db.execute("SELECT 1 FROM event WHERE event_id = ?", [event.event_id]).fetchone():
+        return "its id belongs to another event"
+    after = revoked.get(event.origin.split("/", 1)[0])
+    if after is not None and event.seq > after.get(event.origin, 0):
+        return "signed by a revoked key after its revocation"
+    return ""
+
+
+def quarantine(db: Database, event: Event, source: str, reason: str) -> int:
+    """Keep an event aside, whole, with the reason (once: a resent chunk adds nothing);
+    returns 1 when it is new here."""
+    if db.execute("SELECT 1 FROM quarantine WHERE origin = ? AND seq = ? AND incoming_hash = ?",
+                  [event.origin, event.seq, event.hash]).fetchone():
+        return 0
+    db.execute("INSERT INTO quarantine (origin, seq, incoming_hash, source, at, reason, event)"
+               " VALUES (?, ?, ?, ?, ?, ?, ?)",
+               [event.origin, event.seq, event.hash, source, clock.now_ms(), reason,
+                canonical_json(asdict(event))])
+    return 1
+
+
+def notice_peer_vv(db: Database, theirs: dict[str, int]) -> bool:
+    """A peer holds more of this node's own origin than this node does (it was restored from
+    a backup, or a power cut undid a commit): new events must go under a new epoch, or they
+    would fork the history the peer holds. Returns whether the epoch changed."""
+    with immediate(db):
+        own, _ = origin_of(db)
+        row = db.execute("SELECT contiguous_max FROM vv WHERE origin = ?", [own]).fetchone()
+        if int(theirs.get(own, 0) or 0) <= (row[0] if row else 0):
+            return False
+        _bump_epoch(db)
+    return True
+
+
+def _bump_epoch(db: Database) -> None:
+    db.execute("UPDATE node SET epoch = epoch + 1 WHERE id = 1")
 
 
 def _advance_vv(db: Database, origin: str) -> None:

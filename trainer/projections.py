@@ -42,18 +42,38 @@ def rebuild(db: Database, events) -> None:
 def _lww_set(db: Database, event) -> None:
     entity, entity_id = event.payload["entity"], event.payload["entity_id"]
     for field, value in event.payload["values"].items():
-        # The write with the larger (hlc, origin) wins, whatever order events arrive in.
+        # The write with the larger (rank, hlc, origin) wins, whatever order events arrive in.
         db.execute(
-            "INSERT INTO lww (entity, entity_id, field, value, hlc, origin)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (entity, entity_id, field) DO UPDATE SET"
-            " value = excluded.value, hlc = excluded.hlc, origin = excluded.origin"
-            " WHERE (excluded.hlc, excluded.origin) > (lww.hlc, lww.origin)",
-            [entity, entity_id, field, json.dumps(value), event.hlc, event.origin],
+            "INSERT INTO lww (entity, entity_id, field, value, hlc, origin, rank)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (entity, entity_id, field) DO UPDATE SET"
+            " value = excluded.value, hlc = excluded.hlc, origin = excluded.origin,"
+            " rank = excluded.rank"
+            " WHERE (excluded.rank, excluded.hlc, excluded.origin) > (lww.rank, lww.hlc,"
+            " lww.origin)",
+            [entity, entity_id, field, json.dumps(value), event.hlc, event.origin,
+             rank(db, field, event.origin)],
         )
     if entity == "user":
         _refresh_user(db, entity_id)
     elif entity == "group":
         _refresh_group(db, entity_id)
+
+
+HUB_WINS = {"password_hash"}
+
+
+def rank(db: Database, field: str, origin: str) -> int:
+    """1 for the hub's write of a field where the hub's accepted value wins (a password: a box
+    whose clock runs years ahead must not win forever), else 0."""
+    return int(field in HUB_WINS and origin.split("/", 1)[0] == hub_node_id(db))
+
+
+def hub_node_id(db: Database) -> str | None:
+    """The hub this node belongs to: itself on a hub, the one it enrolled with on a box."""
+    row = db.execute("SELECT CASE WHEN role = 'hub' THEN node_id ELSE"
+                     " (SELECT hub_id FROM hub WHERE id = 1) END FROM node WHERE id = 1"
+                     ).fetchone()
+    return row[0] if row else None
 
 
 def _refresh_user(db: Database, user_id: str) -> None:

@@ -26,11 +26,11 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from .. import events
+from .. import clock, events
 from ..db import immediate
 from ..events import canonical_json
 from ..i18n import lazy_text as _l
-from . import enrolment, keys, protocol
+from . import enrolment, keys, passwords, peers, protocol, revocation
 
 FORMAT = "trainer-bundle/1"
 MANIFEST, SIGNATURE, CHUNKS, RECEIPTS = "manifest.json", "manifest.sig", "chunks", "receipts"
@@ -76,6 +76,34 @@ def certificates_held(db: Database) -> list[dict]:
     return found
 
 
+def keep_certificates(db: Database, items: list[dict]) -> None:
+    """Keep certificates (already checked: signed by our hub) to pass on and to check events
+    and requests by; a revoked one stays revoked."""
+    with immediate(db):
+        for item in items:
+            body = item["body"]
+            db.execute("INSERT INTO certificate (serial, node_id, body, signature) VALUES"
+                       " (?, ?, ?, ?) ON CONFLICT (serial) DO NOTHING",
+                       [int(body["serial"]), str(body["node_id"]), canonical_json(body),
+                        str(item["signature"])])
+            db.execute("UPDATE certificate SET revoked_at = (SELECT at FROM revocation WHERE"
+                       " node_id = certificate.node_id) WHERE node_id = ? AND revoked_at IS"
+                       " NULL AND EXISTS (SELECT 1 FROM revocation WHERE node_id ="
+                       " certificate.node_id)", [str(body["node_id"])])
+            db.execute("INSERT INTO node_key (node_id, public_key, source) VALUES (?, ?, ?)"
+                       " ON CONFLICT (node_id) DO NOTHING", [str(body["node_id"]),
+                       str(body["public_key"]), f"certificate {int(body['serial'])}"])
+
+
+def trusted_certificates(db: Database, items) -> list[dict]:
+    """Those of `items` that this node's hub signed."""
+    hub_key = trusted_hub_key(db)
+    return [item for item in items or [] if isinstance(item, dict)
+            and isinstance(item.get("body"), dict) and hub_key
+            and item["body"].get("hub_key") == hub_key
+            and enrolment.verify_certificate(item["body"], item.get("signature", ""))]
+
+
 def export(db: Database, folder: Path, receipt_vv: dict[str, int] | None = None) -> Path:
     """Write a bundle of what the recipient lacks (everything when nothing is known) into a
     new folder under `folder`; returns it."""
@@ -96,9 +124,10 @@ def export(db: Database, folder: Path, receipt_vv: dict[str, int] | None = None)
     for event in carried:
         first, last = contents.get(event.origin, (event.seq, event.seq))
         contents[event.origin] = (min(first, event.seq), max(last, event.seq))
-    manifest = {"format": FORMAT, "creator": node_id, "vv": ours,
+    manifest = {"format": FORMAT, "creator": node_id, "vv": ours, "clock": clock.now_ms(),
                 "contents": {o: list(r) for o, r in sorted(contents.items())},
-                "chunks": chunks, "certificates": certificates_held(db)}
+                "chunks": chunks, "certificates": certificates_held(db),
+                "revocations": revocation.signed_list(db)}
     text = canonical_json(manifest)
     (target / MANIFEST).write_text(text, encoding="utf-8")
     (target / SIGNATURE).write_text(keys.sign(seed, hashlib.sha256(text.encode()).hexdigest()),
@@ -112,12 +141,8 @@ def known_keys(db: Database, manifest: dict) -> dict[str, str]:
     known = dict(db.execute("SELECT node_id, public_key FROM node_key").fetchall())
     node_id, _, own = _identity(db)
     known[node_id] = own
-    hub_key = trusted_hub_key(db)
-    for item in manifest.get("certificates") or []:
-        body = item.get("body") if isinstance(item, dict) else None
-        if (isinstance(body, dict) and body.get("hub_key") == hub_key and hub_key
-                and enrolment.verify_certificate(body, item.get("signature", ""))):
-            known[str(body["node_id"])] = str(body["public_key"])
+    for item in trusted_certificates(db, manifest.get("certificates")):
+        known[str(item["body"]["node_id"])] = str(item["body"]["public_key"])
     return known
 
 
@@ -151,6 +176,12 @@ def import_bundle(db: Database, folder: Path, source: str = "usb") -> Imported:
     """Apply every verified chunk of a bundle; report what was done and what was refused."""
     folder = Path(folder)
     manifest, known = read_manifest(db, folder)
+    revocation.store_list(db, manifest.get("revocations"))
+    keep_certificates(db, trusted_certificates(db, manifest.get("certificates")))
+    creator, vv = str(manifest["creator"]), vector(manifest.get("vv"))
+    if db.execute("SELECT 1 FROM certificate WHERE node_id = ?", [creator]).fetchone():
+        peers.remember(db, creator, vv, manifest.get("clock"), "usb")
+    events.notice_peer_vv(db, vv)
     result = Imported()
     for chunk in manifest.get("chunks") or []:
         name = str(chunk.get("file", "")) if isinstance(chunk, dict) else ""
@@ -180,6 +211,7 @@ def import_bundle(db: Database, folder: Path, source: str = "usb") -> Imported:
                 "node not enrolled)", chunk=name, count=len(forged)))
             continue
         received = events.receive(db, batch, f"{source}:{manifest['creator'][:8]}")
+        passwords.accept_passwords(db, batch)
         result.inserted += received.inserted
         result.duplicates += received.duplicates
         result.quarantined += received.quarantined
@@ -192,7 +224,8 @@ def write_receipt(db: Database, folder: Path) -> Path:
     with immediate(db):
         keys.make_identity(db)
     node_id, seed, _ = _identity(db)
-    receipt = {"node": node_id, "vv": events.version_vector(db)}
+    origin, _ = events.origin_of(db)
+    receipt = {"node": node_id, "origin": origin, "vv": events.version_vector(db)}
     text = canonical_json(receipt)
     path = Path(folder) / RECEIPTS / f"{node_id}.json"
     path.parent.mkdir(exist_ok=True)
@@ -210,22 +243,37 @@ def bundles_in(path: Path) -> list[Path]:
 
 
 def receipt_from(db: Database, folder: Path, peer: str) -> dict[str, int] | None:
-    """The version vector `peer` signed in a receipt found under `folder` (the stick), or
-    None when there is none to trust."""
+    """The version vector `peer` signed in receipts found under `folder` (the stick), or None
+    when there is none to trust. Only receipts of the peer's newest epoch count: a hub
+    restored from a backup starts a new epoch, and what it signed before may be lost."""
     known = dict(db.execute("SELECT node_id, public_key FROM node_key").fetchall())
-    best = None
+    found: list[tuple[int, dict[str, int]]] = []
     for path in sorted(Path(folder).glob(f"trainer-bundle-*/{RECEIPTS}/*.json")):
         try:
             item = json.loads(path.read_text(encoding="utf-8"))
             receipt, signature = item["receipt"], item["signature"]
             node = str(receipt["node"])
-        except (OSError, ValueError, KeyError, TypeError):
+            epoch = int(str(receipt.get("origin", "/0")).rsplit("/", 1)[1])
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
             continue
         if node != peer or node not in known:
             continue
         digest = hashlib.sha256(canonical_json(receipt).encode()).hexdigest()
         if keys.verify(known[node], digest, signature):
-            vv = {str(k): int(v) for k, v in receipt["vv"].items()}
-            best = vv if best is None else {o: max(best.get(o, 0), vv.get(o, 0))
-                                            for o in best.keys() | vv.keys()}
+            found.append((epoch, vector(receipt["vv"])))
+    if not found:
+        return None
+    newest = max(epoch for epoch, _ in found)
+    best: dict[str, int] = {}
+    for epoch, vv in found:
+        if epoch == newest:
+            best = {o: max(best.get(o, 0), vv.get(o, 0)) for o in best.keys() | vv.keys()}
     return best
+
+
+def vector(value) -> dict[str, int]:
+    """A version vector from untrusted JSON (anything else is dropped)."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items()
+            if isinstance(v, int) and not isinstance(v, bool) and v >= 0}

@@ -34,16 +34,21 @@ def post(url: str, data: bytes, headers: dict, timeout: float = TIMEOUT) -> dict
         raise HubUnreachable(f"no answer from {url}: {reason}") from None
 
 
-def push(hub_url: str, node_id: str, seed_hex: str, vv: dict[str, int], chunks_for,
-         sign) -> dict:
+def hello(hub_url: str, body: dict) -> dict:
+    """Say who we are and what we hold; the answer has the hub's version vector, its epoch
+    (origin), its clock, a nonce and its revocation list."""
+    return post_json(hub_url.rstrip("/") + "/sync/v1/hello", body)
+
+
+def push(hub_url: str, node_id: str, seed_hex: str, hub_vv: dict[str, int], nonce: str,
+         chunks_for, sign, on_chunk=None) -> dict:
     """Send the hub what it lacks, chunk by chunk, each acknowledged by the hub's new version
-    vector; `chunks_for(hub_vv)` gives the chunks, `sign(...)` the headers of a request.
-    Returns the totals. An interrupted push costs nothing: the next one starts from what the
-    hub holds."""
+    vector; `chunks_for(hub_vv)` gives the chunks, `sign(...)` the headers of a request,
+    `on_chunk(answer)` hears of each acknowledgement. Returns the totals and the last nonce.
+    An interrupted push costs nothing: the next one starts from what the hub holds."""
     base = hub_url.rstrip("/") + "/sync/v1"
-    hello = post_json(base + "/hello", {"node_id": node_id, "vv": vv})
-    nonce, sent = hello["nonce"], {"chunks": 0, "inserted": 0, "duplicates": 0}
-    for chunk in chunks_for(hello["vv"]):
+    sent = {"chunks": 0, "inserted": 0, "duplicates": 0}
+    for chunk in chunks_for(hub_vv):
         path = "/sync/v1/events"
         headers = {"Content-Type": "application/gzip",
                    **sign(seed_hex, node_id, "POST", path, chunk, nonce)}
@@ -52,15 +57,16 @@ def push(hub_url: str, node_id: str, seed_hex: str, vv: dict[str, int], chunks_f
         sent["chunks"] += 1
         sent["inserted"] += answer["inserted"]
         sent["duplicates"] += answer["duplicates"]
-    return sent
+        if on_chunk:
+            on_chunk(answer)
+    return {**sent, "nonce": nonce}
 
 
-def pull(hub_url: str, node_id: str, seed_hex: str, vv, take, sign) -> int:
+def pull(hub_url: str, node_id: str, seed_hex: str, nonce: str, vv, take, sign) -> int:
     """Fetch, chunk by chunk, the events of this node's site that it lacks: `vv()` says what
-    it holds now, `take(chunk, certificates)` stores a chunk and says how many were new.
+    it holds now, `take(answer)` stores the answer's chunk and says how many events were new.
     Stops when the hub has no more, or when a chunk brings nothing (never loops)."""
     base = hub_url.rstrip("/") + "/sync/v1"
-    nonce = post_json(base + "/hello", {"node_id": node_id})["nonce"]
     taken = 0
     while True:
         body = json.dumps({"vv": vv()}).encode()
@@ -68,8 +74,8 @@ def pull(hub_url: str, node_id: str, seed_hex: str, vv, take, sign) -> int:
                    **sign(seed_hex, node_id, "POST", "/sync/v1/pull", body, nonce)}
         answer = post(base + "/pull", body, headers)
         nonce = answer["nonce"]
-        chunk = base64.b64decode(answer["chunk"])
-        new = take(chunk, answer["certificates"]) if chunk else 0
+        answer["chunk"] = base64.b64decode(answer["chunk"])
+        new = take(answer) if answer["chunk"] else 0
         taken += new
         if not answer["more"] or not new:
             return taken

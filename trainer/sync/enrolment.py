@@ -19,7 +19,8 @@ import uuid
 from sqlite_utils import Database
 
 from ..db import immediate
-from ..events import canonical_json
+from .. import projections
+from ..events import all_events, canonical_json
 from ..i18n import lazy_text as _l
 from . import keys
 
@@ -167,6 +168,10 @@ def store_answer(db: Database, token: str, answer: dict, hub_url: str = "") -> d
         db.execute("INSERT INTO node_key (node_id, public_key, source) VALUES (?, ?, 'hub')"
                    " ON CONFLICT (node_id) DO UPDATE SET public_key = excluded.public_key",
                    [certificate["hub_id"], certificate["hub_key"]])
+        db.execute("UPDATE node SET role = ? WHERE id = 1 AND role != 'hub'",
+                   [certificate.get("role") if certificate.get("role") in ROLES else "box"])
+        # Which writes win can depend on who the hub is (its password writes outrank).
+        projections.rebuild(db, all_events(db))
     return certificate
 
 

@@ -1,5 +1,6 @@
-"""The hub's sync endpoints (/sync/v1/…): JSON in, JSON out, errors in the one JSON shape.
-They authenticate by tokens and signatures, never by cookies, so CSRF does not apply."""
+"""The sync endpoints (/sync/v1/…) of a hub, and of a relay (a coordinator's laptop that
+boxes sync with over the LAN): JSON in, JSON out, errors in the one JSON shape. They
+authenticate by tokens and signatures, never by cookies, so CSRF does not apply."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import base64
 
 from flask import Blueprint, jsonify, request
 
-from .. import events
+from .. import clock, events, projections
 from ..db import get_db
-from . import bundle, enrolment, protocol, requests
+from . import bundle, enrolment, passwords, peers, protocol, requests, revocation
 
 bp = Blueprint("sync", __name__, url_prefix="/sync/v1")
 MAX_REQUEST_BYTES = 64 * 1024
@@ -21,6 +22,11 @@ def refuse(status: int, message) -> tuple:
 
 def is_hub(db) -> bool:
     return db.execute("SELECT role FROM node WHERE id = 1").fetchone()[0] == "hub"
+
+
+def serves_sync(db) -> bool:
+    """A hub serves every site; an enrolled relay serves the boxes of its own site."""
+    return db.execute("SELECT role FROM node WHERE id = 1").fetchone()[0] in ("hub", "relay")
 
 
 @bp.post("/enrol")
@@ -40,12 +46,33 @@ def enrol():
 
 @bp.post("/hello")
 def hello():
-    """The hub's version vector and a nonce for the next signed request."""
+    """This node's version vector and a nonce for the next signed request. The caller may
+    show its hub-signed certificate (a relay learns the boxes of its site so), its version
+    vector and its clock (kept for the dashboard: last seen, what is pending, clock offset)."""
     db = get_db()
-    if not is_hub(db):
-        return refuse(404, "this node is not a hub")
+    if not serves_sync(db):
+        return refuse(404, "this node does not serve sync")
+    if (request.content_length or 0) > MAX_REQUEST_BYTES:
+        return refuse(413, "the hello is too large")
+    asked = request.get_json(silent=True)
+    asked = asked if isinstance(asked, dict) else {}
+    learn_certificate(db, asked.get("certificate"))
+    theirs = bundle.vector(asked.get("vv"))
+    node_id = str(asked.get("node_id", ""))
+    if node_id and db.execute("SELECT 1 FROM certificate WHERE node_id = ?",
+                              [node_id]).fetchone():
+        peers.remember(db, node_id, theirs, asked.get("clock"), "online")
+        events.notice_peer_vv(db, theirs)
+    origin, _ = events.origin_of(db)
     return jsonify({"ok": True, "protocol": 1, "vv": events.version_vector(db),
-                    "nonce": requests.new_nonce(db), "max_bytes": protocol.MAX_CHUNK_BYTES})
+                    "origin": origin, "time": clock.now_ms(),
+                    "nonce": requests.new_nonce(db), "max_bytes": protocol.MAX_CHUNK_BYTES,
+                    "revocations": revocation.signed_list(db)})
+
+
+def learn_certificate(db, item) -> None:
+    """Keep a certificate our hub signed (a relay meets boxes so); ignore anything else."""
+    bundle.keep_certificates(db, bundle.trusted_certificates(db, [item]))
 
 
 @bp.post("/events")
@@ -53,8 +80,8 @@ def push():
     """One chunk of events from a node: verified whole, then stored; the answer (the hub's
     version vector now) is the acknowledgement, and a chunk sent again changes nothing."""
     db = get_db()
-    if not is_hub(db):
-        return refuse(404, "this node is not a hub")
+    if not serves_sync(db):
+        return refuse(404, "this node does not serve sync")
     body = request.get_data(cache=False)
     if len(body) > 2 * protocol.MAX_CHUNK_BYTES:
         return refuse(413, "the chunk is larger than the hub takes")
@@ -72,6 +99,7 @@ def push():
     if protocol.unsigned(batch, known):
         return refuse(400, "chunk refused: events not signed by their node")
     received = events.receive(db, batch, f"push:{sender[:8]}")
+    passwords.accept_passwords(db, batch)
     return jsonify({"ok": True, "vv": events.version_vector(db),
                     "nonce": requests.new_nonce(db), "inserted": received.inserted,
                     "duplicates": received.duplicates, "quarantined": received.quarantined})
@@ -82,23 +110,22 @@ def pull():
     """The next chunk of events of the node's site that it lacks (with the certificates that
     prove their senders), and whether more are waiting."""
     db = get_db()
-    if not is_hub(db):
-        return refuse(404, "this node is not a hub")
+    if not serves_sync(db):
+        return refuse(404, "this node does not serve sync")
     body = request.get_data(cache=False)
     if len(body) > MAX_REQUEST_BYTES:
         return refuse(413, "the pull request is too large")
     sender = requests.signer(db, "POST", request.path, body, request.headers)
     if sender is None:
         return refuse(401, "the request is not signed by an enrolled node with a fresh nonce")
-    asked = request.get_json(silent=True) or {}
-    theirs = asked.get("vv") if isinstance(asked.get("vv"), dict) else {}
-    theirs = {str(k): int(v) for k, v in theirs.items() if isinstance(v, int)}
+    asked = request.get_json(silent=True)
+    theirs = bundle.vector(asked.get("vv") if isinstance(asked, dict) else None)
     nodes = site_nodes(db, sender)
     chunks = protocol.encode_chunks(events.lacking(db, theirs, nodes))
     chunk = next(chunks, b"")
     more = next(chunks, None) is not None
     return jsonify({"ok": True, "chunk": base64.b64encode(chunk).decode(), "more": more,
-                    "nonce": requests.new_nonce(db),
+                    "nonce": requests.new_nonce(db), "revocations": revocation.signed_list(db),
                     "certificates": [c for c in bundle.certificates_held(db)
                                      if c["body"]["node_id"] in nodes]})
 
@@ -110,7 +137,8 @@ def site_nodes(db, sender: str) -> set[str]:
     nodes = {node_id for (node_id,) in db.execute(
         "SELECT node_id FROM certificate WHERE json_extract(body, '$.site_id') = ? AND"
         " revoked_at IS NULL", [site])}
-    return nodes | {db.execute("SELECT node_id FROM node WHERE id = 1").fetchone()[0]}
+    own = db.execute("SELECT node_id FROM node WHERE id = 1").fetchone()[0]
+    return nodes | {own, projections.hub_node_id(db) or own}
 
 
 def scope_problem(db, sender: str, batch) -> str:

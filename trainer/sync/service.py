@@ -3,15 +3,20 @@ and goes; trying often while it is down would only waste the battery and the air
 
 from __future__ import annotations
 
+import fcntl
+import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlite_utils import Database
 
-from .. import events
-from . import bundle, client, enrolment, protocol, requests
+from .. import clock, events
+from ..db import immediate
+from . import bundle, client, enrolment, protocol, requests, revocation
 
 log = logging.getLogger(__name__)
 INTERVAL = 300.0  # seconds between syncs while the hub answers
@@ -22,37 +27,169 @@ class NotEnrolled(Exception):
     """This node has no hub to sync with (yet)."""
 
 
-def sync_now(db: Database, hub_url: str | None = None) -> tuple[str, dict]:
+class Busy(Exception):
+    """Another sync of this node is running; this one did nothing."""
+
+
+@contextmanager
+def sync_lock(db: Database):
+    """One sync at a time per node, across processes (the server's schedule, "Sync now",
+    `trainer sync`, an export or import): a second one gets Busy at once."""
+    folder = Path(db.execute("PRAGMA database_list").fetchone()[2]).parent
+    with open(folder / "sync.lock", "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Busy() from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def sync_now(db: Database, hub_url: str | None = None, progress=None) -> tuple[str, dict]:
     """Send the hub what it lacks, then take what the hub holds of this box's site and the box
-    lacks; returns the hub's address and the totals. Raises
-    NotEnrolled, or client.HubUnreachable when the hub refused or did not answer."""
+    lacks; returns the hub's address and the totals. `progress(totals)` hears after each
+    chunk. Raises NotEnrolled, Busy, or client.HubUnreachable when the hub refused or did not
+    answer. Every try is written in the sync log, for the coordinator's page."""
     hub = enrolment.enrolled(db)
     url = hub_url or (hub or {}).get("url")
     if hub is None or not url:
         raise NotEnrolled()
-    node_id, seed = db.execute("SELECT node_id, signing_key FROM node").fetchone()
-
-    def chunks_for(hub_vv):
-        return protocol.encode_chunks(events.lacking(db, hub_vv))
-
-    def take(chunk: bytes, certificates) -> int:
+    with sync_lock(db):
+        totals = {"chunks": 0, "inserted": 0, "duplicates": 0, "pulled": 0}
         try:
-            batch = protocol.decode_chunk(chunk)
+            _sync(db, url, hub, totals, progress or (lambda totals: None))
+        except Exception as error:
+            log_sync(db, "online", url, False, totals["inserted"], totals["pulled"],
+                     _describe(error))
+            if isinstance(error, (KeyError, ValueError, TypeError)):  # not as promised
+                raise client.HubUnreachable(f"unexpected answer from the hub ({error})"
+                                            ) from None
+            raise
+        log_sync(db, "online", url, True, totals["inserted"], totals["pulled"], "")
+    return url, totals
+
+
+def _describe(error: Exception) -> str:
+    return str(error) or type(error).__name__
+
+
+def _sync(db: Database, url: str, hub: dict, totals: dict, progress) -> None:
+    node_id, seed = db.execute("SELECT node_id, signing_key FROM node").fetchone()
+    own = db.execute("SELECT certificate, signature FROM hub WHERE id = 1").fetchone()
+    answer = client.hello(url, {
+        "protocol": 1, "node_id": node_id, "vv": events.version_vector(db),
+        "clock": clock.now_ms(), "certificate": {"body": json.loads(own[0]),
+                                                 "signature": own[1]}})
+    revocation.store_list(db, answer.get("revocations"))
+    hub_vv = bundle.vector(answer["vv"])
+    events.notice_peer_vv(db, hub_vv)
+    remember_hub_vv(db, hub_vv)
+
+    def acknowledged(reply: dict) -> None:
+        remember_hub_vv(db, bundle.vector(reply["vv"]))
+        totals["chunks"] += 1
+        totals["inserted"] += reply["inserted"]
+        totals["duplicates"] += reply["duplicates"]
+        progress(totals)
+
+    def chunks_for(theirs):
+        return protocol.encode_chunks(events.lacking(db, theirs))
+
+    def take(reply: dict) -> int:
+        try:
+            batch = protocol.decode_chunk(reply["chunk"])
         except protocol.ChunkError as error:
             raise client.HubUnreachable(f"a chunk from the hub was refused: {error}") from None
+        certificates = bundle.trusted_certificates(db, reply.get("certificates"))
+        bundle.keep_certificates(db, certificates)
+        revocation.store_list(db, reply.get("revocations"))
         known = bundle.known_keys(db, {"certificates": certificates})
         if protocol.unsigned(batch, known):
             raise client.HubUnreachable("the hub sent events not signed by their node")
-        return events.receive(db, batch, "pull").inserted
+        new = events.receive(db, batch, "pull").inserted
+        totals["pulled"] += new
+        progress(totals)
+        return new
 
-    try:
-        sent = client.push(url, node_id, seed, events.version_vector(db), chunks_for,
-                           requests.sign)
-        sent["pulled"] = client.pull(url, node_id, seed, lambda: events.version_vector(db),
-                                     take, requests.sign)
-    except (KeyError, ValueError, TypeError) as error:  # an answer not as promised
-        raise client.HubUnreachable(f"unexpected answer from the hub ({error})") from None
-    return url, sent
+    pushed = client.push(url, node_id, seed, hub_vv, answer["nonce"], chunks_for,
+                         requests.sign, acknowledged)
+    client.pull(url, node_id, seed, pushed["nonce"], lambda: events.version_vector(db), take,
+                requests.sign)
+
+
+def export_for_hub(db: Database, folder: Path) -> Path:
+    """Write a bundle into `folder` (a stick) of what the hub lacks, as far as the newest
+    receipts there (or the last online sync) say; returns the bundle's folder. OSError when
+    the folder cannot be written."""
+    hub = enrolment.enrolled(db)
+    folder = Path(folder)
+    with sync_lock(db):
+        folder.mkdir(parents=True, exist_ok=True)
+        known = bundle.receipt_from(db, folder, hub["hub_id"]) if hub else None
+        made = bundle.export(db, folder, known)
+        carried = sum(last - first + 1 for first, last in json.loads(
+            (made / bundle.MANIFEST).read_text(encoding="utf-8"))["contents"].values())
+        log_sync(db, "usb-export", str(made), True, carried, 0, "")
+    return made
+
+
+@dataclass
+class ImportReport:
+    bundle: str
+    imported: bundle.Imported | None = None
+    refused: str = ""  # why the whole bundle was refused
+
+
+def import_from(db: Database, path: Path) -> list[ImportReport]:
+    """Import every bundle at `path` (a bundle, or a stick's folder of them), leaving receipts
+    there; one report per bundle, in the sync log too. Empty when none is found."""
+    reports = []
+    with sync_lock(db):
+        for folder in bundle.bundles_in(Path(path)):
+            try:
+                done = bundle.import_bundle(db, folder)
+            except bundle.BundleRefused as error:
+                reports.append(ImportReport(folder.name, refused=str(error)))
+                log_sync(db, "usb-import", folder.name, False, 0, 0, str(error))
+                continue
+            reports.append(ImportReport(folder.name, done))
+            log_sync(db, "usb-import", folder.name, not done.refused_chunks, 0, done.inserted,
+                     "; ".join(str(r) for r in done.refused_chunks))
+    return reports
+
+
+def remember_hub_vv(db: Database, hub_vv: dict[str, int]) -> None:
+    """What the hub held at the last word from it: what is still waiting is counted from it."""
+    with immediate(db):
+        db.execute("INSERT INTO settings (key, value) VALUES ('hub_vv', ?) ON CONFLICT (key)"
+                   " DO UPDATE SET value = excluded.value", [json.dumps(hub_vv)])
+
+
+def pending(db: Database) -> int:
+    """How many events this node holds that the hub did not hold at the last word from it."""
+    row = db.execute("SELECT value FROM settings WHERE key = 'hub_vv'").fetchone()
+    ours = events.version_vector(db)
+    theirs = json.loads(row[0]) if row else {}
+    return sum(ours[origin] - first + 1
+               for origin, first in protocol.lacking(ours, theirs).items())
+
+
+def log_sync(db: Database, way: str, peer: str, ok: bool, sent: int, received: int,
+             message: str) -> None:
+    """Write one line of the sync log (kept to the latest 200)."""
+    with immediate(db):
+        db.execute("INSERT INTO sync_log (at, way, peer, ok, sent, received, message) VALUES"
+                   " (?, ?, ?, ?, ?, ?, ?)", [int(time.time()), way, peer, int(ok), sent,
+                                              received, message[:500]])
+        db.execute("DELETE FROM sync_log WHERE id <= (SELECT max(id) FROM sync_log) - 200")
+
+
+def recent_syncs(db: Database, limit: int = 10) -> list[dict]:
+    return [dict(row) for row in db.query(
+        "SELECT at, way, peer, ok, sent, received, message FROM sync_log ORDER BY id DESC"
+        " LIMIT ?", [limit])]
 
 
 def next_wait(previous: float | None, succeeded: bool) -> float:
@@ -65,10 +202,11 @@ def next_wait(previous: float | None, succeeded: bool) -> float:
 
 @dataclass
 class Status:
+    running: bool = False
     last_try: float | None = None
     last_success: float | None = None
     last_error: str = ""
-    sent: int = 0
+    progress: dict = field(default_factory=dict)  # of the running sync: chunks, events
 
 
 class Schedule:
@@ -99,18 +237,25 @@ class Schedule:
 
         wait = None
         while not self._stopped:
-            self.status.last_try = time.time()
+            self.status.last_try, self.status.running = time.time(), True
+            self.status.progress = {}
             try:
                 with self.app.app_context():
-                    _, sent = sync_now(get_db())
+                    sync_now(get_db(), progress=self._progressed)
                 self.status.last_success, self.status.last_error = time.time(), ""
-                self.status.sent += sent["inserted"]
                 wait = next_wait(wait, True)
             except NotEnrolled:
                 wait = LONGEST_WAIT
+            except Busy:  # another sync (the command line) is at it: try again soon
+                wait = next_wait(None, False)
             except Exception as error:  # noqa: BLE001 - the schedule outlives any failure
-                self.status.last_error = str(error)
+                self.status.last_error = _describe(error)
                 log.info("sync with the hub failed: %s", error)
                 wait = next_wait(wait, False)
+            finally:
+                self.status.running = False
             self._wake.wait(wait)
             self._wake.clear()
+
+    def _progressed(self, totals: dict) -> None:
+        self.status.progress = dict(totals)
