@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     from . import config as settings
     from .courses.library import CourseLibrary
     from .sync import http as sync_http
+    from .sync import pages as sync_pages
 
     values = settings.resolve(config)
     app = Flask(__name__, instance_path=values["TRAINER_HOME"], instance_relative_config=True)
@@ -52,7 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
         url_for_media=learn.media_url,
     )
     for module in (templating, i18n, security, compression, errors, auth, learn, teach,
-                   coordinate, status, search, sync_http):
+                   coordinate, status, search, sync_http, sync_pages):
         module.init_app(app)
     templating.load_macros(app)
     return app

@@ -149,15 +149,19 @@ def count_role(db: Database, role: str) -> int:
 
 
 def authenticate(db: Database, username: str, password: str) -> User | None:
-    """The active user with this username and password, or None."""
-    row = db.execute(f"SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ?",
-                     [normalise_username(username)]).fetchone()
-    if row is None or not row[4]:
+    """The active user with this username and password, or None. Two boxes may each have
+    made an "amina" before they synced: both accounts are kept, and the password tells them
+    apart (the coordinator sees the collision and can rename one)."""
+    rows = db.execute(f"SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ?"
+                      " AND active ORDER BY created_hlc, id",
+                      [normalise_username(username)]).fetchall()
+    if not rows:
         password_matches(_dummy_hash(), password or "")
         return None
-    if not password_matches(row[6], password or ""):
-        return None
-    return _user(row)
+    for row in rows:
+        if password_matches(row[6], password or ""):
+            return _user(row)
+    return None
 
 
 # Sessions live in the database so signing out, or a deactivated account, ends them for real.

@@ -49,9 +49,19 @@ def csrf_field() -> Markup:
     return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, csrf_token())
 
 
+LARGE_BODIES: dict[str, int] = {}  # endpoint -> bytes it takes (more than MAX_CONTENT_LENGTH)
+
+
+def allow_large_body(endpoint: str, size: int) -> None:
+    """Let one form take a bigger body than the app's cap (a bundle uploaded from a stick)."""
+    LARGE_BODIES[endpoint] = size
+
+
 def check_csrf() -> None:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
+    if request.endpoint in LARGE_BODIES:  # before the form is read
+        request.max_content_length = LARGE_BODIES[request.endpoint]
     if request.routing_exception is not None:
         return  # a 404 or 405 that routing will answer
     if request.path.startswith("/sync/"):

@@ -225,8 +225,12 @@ class Schedule:
             self._thread.start()
 
     def now(self) -> None:
-        """Try at once (the coordinator's "Sync now")."""
-        self._wake.set()
+        """Try at once (the coordinator's "Sync now"), starting the schedule if need be."""
+        self.status.running = True  # so the page that follows shows it going
+        if self._thread is None:
+            self.start()  # which tries at once
+        else:
+            self._wake.set()
 
     def stop(self) -> None:
         self._stopped = True

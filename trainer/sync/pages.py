@@ -1,0 +1,187 @@
+"""The coordinator's sync page: enrol with a hub, sync now and watch it go, see what is still
+waiting and what went wrong, and carry results by USB stick (or as a download and an upload,
+when the stick is in the coordinator's phone or laptop rather than in the box)."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from .. import security
+from ..accounts import role_required
+from ..db import get_db
+from . import bundle, client, enrolment, service
+
+bp = Blueprint("sync_pages", __name__, url_prefix="/coordinate/sync")
+MOUNT_POINTS = ("/media/*/*", "/media/*", "/run/media/*/*", "/mnt/*")
+LARGEST_UPLOAD = 60 * 1024 * 1024  # below the server's own cap; bigger bundles go by stick
+
+
+def schedule():
+    return current_app.extensions["trainer"].sync
+
+
+def sticks() -> list[str]:
+    """Mounted removable drives a bundle can go to (the usual mount points)."""
+    found = set()
+    for pattern in MOUNT_POINTS:
+        found.update(str(path) for path in Path("/").glob(pattern.lstrip("/"))
+                     if path.is_dir() and path.is_mount())
+    return sorted(found)
+
+
+@bp.get("/")
+@role_required("coordinator")
+def page():
+    db = get_db()
+    status = schedule().status
+    return render_template(
+        "coordinate/sync.html", hub=enrolment.enrolled(db), status=status,
+        role=db.execute("SELECT role FROM node WHERE id = 1").fetchone()[0],
+        pending=service.pending(db), recent=service.recent_syncs(db), sticks=sticks(),
+        last_ok=next((item for item in service.recent_syncs(db, 50)
+                      if item["ok"] and item["way"] == "online"), None))
+
+
+@bp.post("/now")
+@role_required("coordinator")
+def sync_now():
+    if enrolment.enrolled(get_db()) is None:
+        flash(_("This box is not enrolled with a hub yet: enrol it first."), "error")
+        return redirect(url_for("sync_pages.page"))
+    schedule().now()
+    flash(_("Sync started. This page shows how it goes."), "success")
+    return redirect(url_for("sync_pages.page"))
+
+
+@bp.post("/enrol")
+@role_required("coordinator")
+def enrol():
+    db = get_db()
+    hub_url = request.form.get("hub_url", "").strip()
+    token = request.form.get("token", "").strip()
+    if not hub_url.startswith(("http://", "https://")):
+        flash(_("Give the hub's address, starting with http:// or https://."), "error")
+        return redirect(url_for("sync_pages.page"))
+    try:
+        answer = client.post_json(hub_url.rstrip("/") + "/sync/v1/enrol",
+                                  enrolment.request_for(db, token))
+        certificate = enrolment.store_answer(db, token, answer, hub_url)
+    except (enrolment.EnrolmentRefused, client.HubUnreachable) as error:
+        flash(_("The box is not enrolled: %(reason)s", reason=error), "error")
+        return redirect(url_for("sync_pages.page"))
+    flash(_("Enrolled with the hub as a %(role)s. It syncs by itself from now on.",
+            role=certificate["role"]), "success")
+    schedule().now()
+    return redirect(url_for("sync_pages.page"))
+
+
+@bp.post("/export")
+@role_required("coordinator")
+def export():
+    db = get_db()
+    if request.form.get("target") == "download":
+        return _download(db)
+    folder = Path(request.form.get("folder", "").strip() or "/nonexistent")
+    if not folder.is_absolute() or not folder.is_dir():
+        flash(_("There is no folder %(folder)s on the box. Is the stick plugged in?",
+                folder=folder), "error")
+        return redirect(url_for("sync_pages.page"))
+    try:
+        made = service.export_for_hub(db, folder)
+    except service.Busy:
+        flash(_("A sync is running. Try again when it has finished."), "error")
+    except OSError as error:
+        flash(_("Cannot write to %(folder)s: %(reason)s", folder=folder,
+                reason=error.strerror or error), "error")
+    else:
+        flash(_("Bundle written to %(folder)s. Take the stick to the hub, or to a relay.",
+                folder=made), "success")
+    return redirect(url_for("sync_pages.page"))
+
+
+def _download(db):
+    """The bundle as one .tar file, for a stick in another device."""
+    work = Path(tempfile.mkdtemp(prefix="bundle-", dir=current_app.instance_path))
+    try:
+        made = service.export_for_hub(db, work)
+        data = io.BytesIO()
+        with tarfile.open(fileobj=data, mode="w") as archive:
+            archive.add(made, arcname=made.name)
+    except service.Busy:
+        flash(_("A sync is running. Try again when it has finished."), "error")
+        return redirect(url_for("sync_pages.page"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    data.seek(0)
+    return send_file(data, as_attachment=True, max_age=0, download_name=f"{made.name}.tar",
+                     mimetype="application/x-tar")
+
+
+@bp.post("/import")
+@role_required("coordinator")
+def import_():
+    db = get_db()
+    upload = request.files.get("bundle")
+    work = None
+    try:
+        if upload and upload.filename:
+            work = Path(tempfile.mkdtemp(prefix="upload-", dir=current_app.instance_path))
+            folder = _unpack(upload.stream, work)
+        else:
+            folder = Path(request.form.get("folder", "").strip() or "/nonexistent")
+            if not folder.is_absolute() or not folder.is_dir():
+                flash(_("There is no folder %(folder)s on the box. Is the stick plugged in?",
+                        folder=folder), "error")
+                return redirect(url_for("sync_pages.page"))
+        reports = service.import_from(db, folder) if folder else []
+    except service.Busy:
+        flash(_("A sync is running. Try again when it has finished."), "error")
+        return redirect(url_for("sync_pages.page"))
+    finally:
+        if work:
+            shutil.rmtree(work, ignore_errors=True)
+    if not reports:
+        flash(_("No trainer bundle was found there."), "error")
+    for report in reports:
+        if report.refused:
+            flash(f"{report.bundle}: {report.refused}", "error")
+            continue
+        done = report.imported
+        flash(_("%(bundle)s: %(new)d new events, %(known)d already here, %(aside)d set aside.",
+                bundle=report.bundle, new=done.inserted, known=done.duplicates,
+                aside=done.quarantined), "error" if done.refused_chunks else "success")
+        for reason in done.refused_chunks:
+            flash(f"{report.bundle}: {reason}", "error")
+    return redirect(url_for("sync_pages.page"))
+
+
+def _unpack(stream, work: Path) -> Path | None:
+    """An uploaded .tar of bundles, unpacked safely (no links, no paths outside); None when
+    it is not a tar file."""
+    try:
+        with tarfile.open(fileobj=stream, mode="r:*") as archive:
+            archive.extractall(work, filter="data")
+    except (tarfile.TarError, OSError, ValueError):
+        return None
+    return work
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)
+    security.allow_large_body("sync_pages.import_", LARGEST_UPLOAD)
