@@ -144,6 +144,13 @@ def list_users(db: Database) -> list[User]:
     return [_user(row) for row in rows]
 
 
+def shared_usernames(db: Database) -> set[str]:
+    """Usernames that more than one account holds: boxes that made the same one before they
+    synced. Both accounts are kept; a coordinator renames one."""
+    return {name for (name,) in db.execute(
+        "SELECT username FROM users GROUP BY username HAVING count(*) > 1")}
+
+
 def count_role(db: Database, role: str) -> int:
     return db.execute("SELECT count(*) FROM users WHERE role = ? AND active", [role]).fetchone()[0]
 
@@ -297,8 +304,19 @@ def move_to_group(db: Database, user_id: str, group_id: str | None, by: str | No
 
 
 def update_user(db: Database, user: User, changes: dict, by: User) -> None:
-    """Change some of: display_name, role, active, group_id, password (hashed here)."""
+    """Change some of: username, display_name, role, active, group_id, password (hashed
+    here). A new username must be free (renaming is how two accounts that two boxes made
+    under one username come apart)."""
     values = {}
+    if changes.get("username") and normalise_username(changes["username"]) != user.username:
+        username = normalise_username(changes["username"])
+        if not USERNAME.match(username):
+            raise AccountError(_l("A username has 2 to 32 letters, digits, dots, dashes or "
+                                  "underscores, and starts with a letter or digit."))
+        if find_by_username(db, username) is not None:
+            raise AccountError(_l("The username %(name)s is taken. Choose another.",
+                                  name=username))
+        values["username"] = username
     if "display_name" in changes:
         values["display_name"] = " ".join((changes["display_name"] or "").split())[:80]
     if "role" in changes:

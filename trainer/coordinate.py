@@ -154,7 +154,7 @@ def users():
     db = get_db()
     return render_template("coordinate/users.html", people=accounts.list_users(db),
                            groups=queries.groups(db), group_of=queries.group_memberships(db),
-                           form={})
+                           form={}, shared=accounts.shared_usernames(db))
 
 
 @bp.post("/users")
@@ -170,7 +170,8 @@ def add_user():
         flash(str(error), "error")
         return render_template("coordinate/users.html", people=accounts.list_users(db),
                                groups=queries.groups(db), form=form,
-                               group_of=queries.group_memberships(db)), 400
+                               group_of=queries.group_memberships(db),
+                               shared=accounts.shared_usernames(db)), 400
     flash(_("The account is created."), "success")
     return redirect(url_for("coordinate.users"))
 
@@ -183,7 +184,8 @@ def edit_user(user_id: str):
     if person is None:
         abort(404)
     if request.method == "POST":
-        changes = {"display_name": request.form.get("display_name", ""),
+        changes = {"username": request.form.get("username", ""),
+                   "display_name": request.form.get("display_name", ""),
                    "role": request.form.get("role", ""),
                    "active": request.form.get("active") == "on",
                    "password": request.form.get("password", ""),
