@@ -88,6 +88,8 @@ def push():
     sender = requests.signer(db, "POST", request.path, body, request.headers)
     if sender is None:
         return refuse(401, "the request is not signed by an enrolled node with a fresh nonce")
+    if not serves_site_of(db, sender):
+        return refuse(403, "this relay serves only the nodes of its own site")
     try:
         batch = protocol.decode_chunk(body)
     except protocol.ChunkError as error:
@@ -118,6 +120,8 @@ def pull():
     sender = requests.signer(db, "POST", request.path, body, request.headers)
     if sender is None:
         return refuse(401, "the request is not signed by an enrolled node with a fresh nonce")
+    if not serves_site_of(db, sender):
+        return refuse(403, "this relay serves only the nodes of its own site")
     asked = request.get_json(silent=True)
     theirs = bundle.vector(asked.get("vv") if isinstance(asked, dict) else None)
     nodes = site_nodes(db, sender)
@@ -128,6 +132,17 @@ def pull():
                     "nonce": requests.new_nonce(db), "revocations": revocation.signed_list(db),
                     "certificates": [c for c in bundle.certificates_held(db)
                                      if c["body"]["node_id"] in nodes]})
+
+
+def serves_site_of(db, sender: str) -> bool:
+    """A hub serves every site; a relay, only nodes of the site it was enrolled in."""
+    own = db.execute("SELECT json_extract(certificate, '$.site_id') FROM hub WHERE id = 1"
+                     ).fetchone()
+    if is_hub(db) or own is None:
+        return True
+    theirs = db.execute("SELECT json_extract(body, '$.site_id') FROM certificate WHERE node_id"
+                        " = ? ORDER BY serial DESC", [sender]).fetchone()
+    return theirs is not None and theirs[0] == own[0]
 
 
 def site_nodes(db, sender: str) -> set[str]:
