@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import urllib.error
 import urllib.request
 
@@ -69,7 +70,7 @@ def pull(hub_url: str, node_id: str, seed_hex: str, nonce: str, vv, take, sign) 
     base = hub_url.rstrip("/") + "/sync/v1"
     taken = 0
     while True:
-        body = json.dumps({"vv": vv()}).encode()
+        body = json.dumps({"vv": vv(), "clock": time.time_ns() // 1_000_000}).encode()
         headers = {"Content-Type": "application/json",
                    **sign(seed_hex, node_id, "POST", "/sync/v1/pull", body, nonce)}
         answer = post(base + "/pull", body, headers)

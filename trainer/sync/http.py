@@ -47,8 +47,8 @@ def enrol():
 @bp.post("/hello")
 def hello():
     """This node's version vector and a nonce for the next signed request. The caller may
-    show its hub-signed certificate (a relay learns the boxes of its site so), its version
-    vector and its clock (kept for the dashboard: last seen, what is pending, clock offset)."""
+    show its hub-signed certificate (a relay learns the boxes of its site so). Nothing else
+    the caller says here is kept: it is not signed."""
     db = get_db()
     if not serves_sync(db):
         return refuse(404, "this node does not serve sync")
@@ -57,12 +57,6 @@ def hello():
     asked = request.get_json(silent=True)
     asked = asked if isinstance(asked, dict) else {}
     learn_certificate(db, asked.get("certificate"))
-    theirs = bundle.vector(asked.get("vv"))
-    node_id = str(asked.get("node_id", ""))
-    if node_id and db.execute("SELECT 1 FROM certificate WHERE node_id = ?",
-                              [node_id]).fetchone():
-        peers.remember(db, node_id, theirs, asked.get("clock"), "online")
-        events.notice_peer_vv(db, theirs)
     origin, _ = events.origin_of(db)
     return jsonify({"ok": True, "protocol": 1, "vv": events.version_vector(db),
                     "origin": origin, "time": clock.now_ms(),
@@ -123,7 +117,12 @@ def pull():
     if not serves_site_of(db, sender):
         return refuse(403, "this relay serves only the nodes of its own site")
     asked = request.get_json(silent=True)
-    theirs = bundle.vector(asked.get("vv") if isinstance(asked, dict) else None)
+    asked = asked if isinstance(asked, dict) else {}
+    theirs = bundle.vector(asked.get("vv"))
+    # A signed request: what the node holds and its clock are kept for the dashboard (last
+    # seen, what is still pending, clock offset), and may show this node lost history.
+    peers.remember(db, sender, theirs, asked.get("clock"), "online")
+    events.notice_peer_vv(db, theirs)
     nodes = site_nodes(db, sender)
     chunks = protocol.encode_chunks(events.lacking(db, theirs, nodes))
     chunk = next(chunks, b"")
