@@ -46,6 +46,11 @@ MATRIX = [
     ("GET", "/coordinate/box", {"coordinator"}),
     ("POST", "/coordinate/box", {"coordinator"}),
     ("POST", "/coordinate/backup", {"coordinator"}),
+    ("GET", "/hub/", {"coordinator"}),  # on a hub; a box answers 404 to its coordinator
+    ("GET", "/hub/sites", {"coordinator"}),
+    ("POST", "/hub/sites", {"coordinator"}),
+    ("POST", "/hub/sites/no-such-site/tokens", {"coordinator"}),
+    ("POST", "/hub/nodes/no-such-node/revoke", {"coordinator"}),
     ("POST", "/logout", set(ROLES)),
     ("POST", "/language", set(ROLES)),
     ("POST", "/sync/v1/enrol", set(ROLES)),  # no cookies: a token proves who asks

@@ -19,6 +19,7 @@ def create_app(config: dict | None = None) -> Flask:
         coordinate,
         db,
         errors,
+        hub,
         i18n,
         learn,
         search,
@@ -53,7 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
         url_for_media=learn.media_url,
     )
     for module in (templating, i18n, security, compression, errors, auth, learn, teach,
-                   coordinate, status, search, sync_http, sync_pages):
+                   coordinate, hub, status, search, sync_http, sync_pages):
         module.init_app(app)
     templating.load_macros(app)
     return app

@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -167,7 +168,7 @@ def reindex(changed):
 def _on_hub(action):
     """Run action(db) on this instance, which must be a hub; a refusal is told plainly."""
     from .db import get_db
-    from .sync import enrolment
+    from .sync import enrolment, revocation
 
     app = make_app()
     with app.app_context():
@@ -176,7 +177,7 @@ def _on_hub(action):
             raise Failure(_("This instance is a box, not a hub (see trainer init --hub)."))
         try:
             return action(db)
-        except enrolment.EnrolmentRefused as error:
+        except (enrolment.EnrolmentRefused, revocation.RevocationRefused) as error:
             raise Failure(str(error)) from None
 
 
@@ -215,6 +216,63 @@ def sites_accept(request_file, answer_file):
     answer = _on_hub(lambda db: enrolment.accept(db, _read_json(request_file)))
     answer_file.write_text(json.dumps(answer), encoding="utf-8")
     click.echo(_("Answer written to %(file)s: take it back to the box.", file=answer_file))
+
+
+@sites.command("list", help=_("List the sites with their boxes and relays: when each was last "
+                              "seen and how many of its events the hub still lacks."))
+def sites_list():
+    for site, nodes in _on_hub(_nodes_by_site):
+        click.echo(site)
+        for node in nodes:
+            click.echo(f"  {node.role:<6} {node.node_id}  {_node_state(node)}")
+        if not nodes:
+            click.echo("  " + _("(no box or relay yet)"))
+
+
+def _nodes_by_site(db):
+    from .sync import dashboard
+
+    found = dashboard.nodes(db)
+    return [(site, [node for node in found if node.site_key == key])
+            for key, site in dashboard.site_names(db).items()]
+
+
+def _node_state(node) -> str:
+    """One line on a node: last seen, what is pending, whether to doubt its clock."""
+    if node.revoked_at is not None:
+        return _("revoked on %(when)s", when=_local_time(node.revoked_at))
+    if node.last_seen is None:
+        return _("never seen")
+    parts = [_("last seen %(when)s (%(how)s)", when=_local_time(node.last_seen / 1000),
+               how=_("by USB") if node.via == "usb" else _("online")),
+             _("events pending: %(count)d", count=node.pending or 0)]
+    if node.clock_suspect:
+        parts.append(_("clock suspect"))
+    return ", ".join(parts)
+
+
+def _local_time(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
+
+
+@sites.command("revoke", help=_("Revoke a lost or stolen box or relay: the hub refuses it from "
+                                "now on (it cannot be undone)."))
+@click.argument("node_id")
+def sites_revoke(node_id):
+    node_id = node_id.strip()
+    _on_hub(lambda db: _revoke(db, node_id))
+    click.echo(_("%(node)s is revoked: the hub refuses its requests from now on, and every "
+                 "node sets aside the events it writes after now.", node=node_id))
+
+
+def _revoke(db, node_id: str) -> None:
+    from .sync import dashboard, revocation
+
+    when = dashboard.revoked_at(db, node_id)
+    if when is not None:
+        raise Failure(_("%(node)s was revoked already, on %(when)s. Nothing changed.",
+                        node=node_id, when=_local_time(when)))
+    revocation.revoke(db, node_id)
 
 
 def _read_json(path: Path):

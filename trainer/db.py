@@ -323,3 +323,34 @@ def m014_sync_records(db: Database) -> None:
         ALTER TABLE lww ADD COLUMN rank INTEGER NOT NULL DEFAULT 0;
         """
     )
+
+
+@MIGRATIONS()
+def m015_origin_clocks(db: Database) -> None:
+    """Per origin received from elsewhere, the earliest wall time its events carry and how
+    far ahead of this node's clock (at receipt) they ran: what marks a node's clock as
+    suspect on the hub's dashboard, kept up by a trigger so the dashboard reads one small row
+    per origin instead of the event log. Events held before this migration count against
+    the time of the migration (later than their receipt, so a clock seen ahead is ahead)."""
+    db.executescript(
+        """
+        CREATE TABLE origin_clock (
+            origin TEXT PRIMARY KEY, earliest_wall INTEGER NOT NULL,
+            most_ahead_ms INTEGER NOT NULL
+        );
+        INSERT INTO origin_clock (origin, earliest_wall, most_ahead_ms)
+            SELECT origin, min(wall_time), max(wall_time)
+                   - CAST(round((julianday('now') - 2440587.5) * 86400000) AS INTEGER)
+            FROM event WHERE received_via != 'local' GROUP BY origin;
+        CREATE TRIGGER event_origin_clock AFTER INSERT ON event
+        WHEN NEW.received_via != 'local'
+        BEGIN
+            INSERT INTO origin_clock (origin, earliest_wall, most_ahead_ms)
+            VALUES (NEW.origin, NEW.wall_time, NEW.wall_time
+                    - CAST(round((julianday('now') - 2440587.5) * 86400000) AS INTEGER))
+            ON CONFLICT (origin) DO UPDATE SET
+                earliest_wall = min(earliest_wall, excluded.earliest_wall),
+                most_ahead_ms = max(most_ahead_ms, excluded.most_ahead_ms);
+        END;
+        """
+    )
