@@ -3,8 +3,11 @@ or overwrites, whatever order, repetition or damage the way brings."""
 
 from __future__ import annotations
 
+import base64
 import gzip
+import json
 import random
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -88,8 +91,11 @@ def test_chunks_round_trip_and_stay_under_their_cap(two_nodes):
 @pytest.mark.parametrize("damage,message", [
     (lambda chunk: chunk[: len(chunk) // 2], "cut short"),
     (lambda chunk: b"not gzip at all", "not gzip"),
-    (lambda chunk: gzip.compress(gzip.decompress(chunk).replace(b'"seq":1', b'"seq":9', 1)),
-     "does not match its hash"),
+    (lambda chunk: gzip.compress(gzip.decompress(chunk).replace(b'"sig":"', b'"sig":"#', 1)),
+     "sig is not a signature"),
+    (lambda chunk: gzip.compress(gzip.decompress(chunk).replace(b'"prev_hash":""', b"", 1)
+                                 .replace(b",,", b",").replace(b"{,", b"{")),
+     "leaves out prev_hash but follows no event of its origin"),
     (lambda chunk: gzip.compress(b'{"origin": "x"}\n'), "missing or unknown fields"),
     (lambda chunk: gzip.compress(b"[1, 2]\n"), "missing or unknown fields"),
     (lambda chunk: gzip.compress(b"{nope\n"), "not JSON"),
@@ -101,6 +107,72 @@ def test_a_damaged_chunk_is_refused_whole_with_a_reason(two_nodes, damage, messa
     with pytest.raises(protocol.ChunkError, match=message):
         protocol.decode_chunk(damage(chunk))
     assert held(b)["events"] == []
+
+
+def lines_of(chunk: bytes) -> list[dict]:
+    return [json.loads(line) for line in gzip.decompress(chunk).splitlines()]
+
+
+def test_a_line_leaves_out_what_the_receiver_works_out(two_nodes):
+    a, _ = two_nodes
+    made = all_events(a)
+    lines = lines_of(next(protocol.encode_chunks(made)))
+    assert not any("hash" in line for line in lines)  # computed again on arrival
+    assert lines[0]["prev_hash"] == "" and all("prev_hash" not in line for line in lines[1:])
+    assert ["hlc" in line for line in lines] == [  # left out when it is the wall time
+        event.hlc != event.wall_time << 16 for event in made]
+    assert any("hlc" not in line for line in lines)
+    assert all(len(base64.b64decode(line["sig"])) == 64 for line in lines)
+    assert protocol.decode_chunk(next(protocol.encode_chunks(made))) == made
+
+
+def test_an_event_whose_chain_does_not_follow_is_still_decoded_right(two_nodes, tmp_path):
+    a, _ = two_nodes
+    other = make_node(tmp_path, "other")
+    activity(other, 2, "other")
+    mine, theirs = all_events(a), all_events(other)
+    other.extensions["trainer"].pool.close()
+    ticked = replace(mine[3], hlc=mine[3].hlc + 1)  # a clock counter above 0
+    ticked = replace(ticked, hash=events.event_hash(ticked))
+    # gaps, a step back, two origins interleaved, an hlc the wall time does not give
+    mixed = [mine[0], theirs[0], mine[2], ticked, theirs[1], mine[1], theirs[2], mine[5]]
+    chunk = next(protocol.encode_chunks(mixed))
+    assert protocol.decode_chunk(chunk) == mixed
+    assert ["prev_hash" in line for line in lines_of(chunk)] == [
+        True, True, True, False, False, True, False, True]
+    assert "hlc" in lines_of(chunk)[3]
+
+
+def test_each_chunk_names_the_chain_it_starts_from(two_nodes):
+    a, _ = two_nodes
+    made = all_events(a)
+    chunks = list(protocol.encode_chunks(made, max_bytes=400))
+    assert len(chunks) > 2
+    for chunk in chunks[1:]:  # read on its own: the chunk before may never arrive
+        first = lines_of(chunk)[0]
+        assert first["prev_hash"] == made[first["seq"] - 2].hash
+    assert protocol.decode_chunk(chunks[-1]) == made[-len(lines_of(chunks[-1])):]
+
+
+@pytest.mark.parametrize("alter", [
+    lambda text: text.replace(b"learner1", b"learner9", 1),  # a byte of a payload
+    lambda text: text.replace(b'"seq":2', b'"seq":9', 1),
+    lambda text: text.replace(b'"prev_hash":"', b'"prev_hash":"0', 1),
+    lambda text: text.replace(b'"wall_time":1', b'"wall_time":2', 1),
+    lambda text: b"\n".join(text.splitlines()[:2] + text.splitlines()[3:]),  # a line lost
+])
+def test_an_altered_event_decodes_but_its_signature_refuses_it(two_nodes, alter):
+    """The line holds no hash to compare: the receiver works it out from what arrived, and
+    the signature over the true hash then fails, which every receiver checks."""
+    a, _ = two_nodes
+    made = all_events(a)
+    with a.app_context():
+        known = {protocol.node_of(made[0].origin): keys.public_key(get_db())}
+    chunk = next(protocol.encode_chunks(made))
+    assert protocol.unsigned(protocol.decode_chunk(chunk), known) == []
+    altered = gzip.compress(alter(gzip.decompress(chunk)))
+    assert altered != chunk
+    assert protocol.unsigned(protocol.decode_chunk(altered), known) != []
 
 
 def test_receiving_in_any_order_twice_over_gives_the_same_node(two_nodes):

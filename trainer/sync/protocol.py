@@ -1,66 +1,101 @@
 """The wire: events as canonical JSON lines in gzip chunks capped by bytes, and what one node
-lacks of another's. Pure functions, the same for the network and for USB bundles."""
+lacks of another's. Pure functions, the same for the network and for USB bundles.
+
+A line holds what an event's hash is over and its signature (in base64), less what the
+receiver works out itself: the hash (computed again from the line); prev_hash when it is the
+hash of the line before of the same origin in the chunk; hlc when it is the wall time with a
+zero counter. Nothing rests on the hash being right: the signature over it, checked by every
+receiver (`unsigned`), refuses an altered event. A chunk is read on its own, whole."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import zlib
 from collections.abc import Iterable, Iterator
 
+from ..clock import COUNTER_BITS
 from ..events import HASHED_FIELDS, Event, canonical_json, event_hash
 from . import keys
 
-WIRE_FIELDS = (*HASHED_FIELDS, "hash", "sig")
+WIRE_FIELDS = (*HASHED_FIELDS, "sig")  # those a line may hold
+IMPLIED = ("prev_hash", "hlc")  # left out when the receiver can work them out
+REQUIRED = frozenset(WIRE_FIELDS) - frozenset(IMPLIED)
 MAX_CHUNK_BYTES = 256 * 1024  # compressed; a flaky link resends at most this much
 MAX_LINE_BYTES = 1024 * 1024  # an event bigger than this is no event of ours
 MAX_CHUNK_EVENTS = 20_000  # a decompressed chunk never holds more (a zip bomb stops here)
+KINDS = {"origin": str, "seq": int, "event_id": str, "prev_hash": str, "hlc": int,
+         "wall_time": int, "type": str, "schema_ver": int, "payload": dict, "sig": str}
 
 
 class ChunkError(ValueError):
     """A chunk that cannot be used at all; its message says why."""
 
 
-def to_wire(event: Event) -> dict:
-    return {name: getattr(event, name) for name in WIRE_FIELDS}
+def to_wire(event: Event, previous: str | None = None) -> dict:
+    """An event's line; `previous` is the hash of the line before of its origin in the chunk."""
+    line = {name: getattr(event, name) for name in HASHED_FIELDS}
+    if event.prev_hash == previous:
+        del line["prev_hash"]
+    if event.hlc == event.wall_time << COUNTER_BITS:
+        del line["hlc"]
+    line["sig"] = base64.b64encode(bytes.fromhex(event.sig or "")).decode()
+    return line
 
 
-def from_wire(data: dict) -> Event:
-    """An event from its wire form; ChunkError when a field is missing or of a wrong type."""
-    if not isinstance(data, dict) or set(data) != set(WIRE_FIELDS):
+def from_wire(data: dict, previous: str | None = None) -> Event:
+    """An event from its line, its hash computed; ChunkError when a field is missing or of a
+    wrong type. `previous` is the hash of the line before of its origin in the chunk."""
+    if not isinstance(data, dict) or not REQUIRED <= data.keys() <= set(WIRE_FIELDS):
         raise ChunkError("an event has missing or unknown fields")
-    kinds = {"origin": str, "seq": int, "event_id": str, "prev_hash": str, "hlc": int,
-             "wall_time": int, "type": str, "schema_ver": int, "payload": dict, "hash": str,
-             "sig": str}
-    for name, kind in kinds.items():
-        if not isinstance(data[name], kind) or isinstance(data[name], bool):
+    for name, kind in KINDS.items():
+        if name in data and (not isinstance(data[name], kind) or isinstance(data[name], bool)):
             raise ChunkError(f"an event's {name} is not a {kind.__name__}")
     if data["scope"] is not None and not isinstance(data["scope"], str):
         raise ChunkError("an event's scope is not text")
     if data["seq"] < 1 or "/" not in data["origin"]:
         raise ChunkError("an event has no valid origin and sequence number")
-    return Event(**data)
+    if "prev_hash" not in data and previous is None:
+        raise ChunkError("an event leaves out prev_hash but follows no event of its origin")
+    try:
+        signature = base64.b64decode(data["sig"], validate=True)
+    except ValueError:  # not base64 (binascii.Error), or not even ASCII
+        signature = b""
+    if len(signature) != 64:
+        raise ChunkError("an event's sig is not a signature in base64")
+    fields = {"prev_hash": previous, "hlc": data["wall_time"] << COUNTER_BITS, **data,
+              "sig": signature.hex()}
+    return Event(**fields, hash=event_hash(Event(**fields)))
 
 
 def encode_chunks(events: Iterable[Event], max_bytes: int = MAX_CHUNK_BYTES) -> Iterator[bytes]:
     """Gzip NDJSON chunks of at most about `max_bytes` compressed, events kept in order."""
     lines: list[bytes] = []
     size = 0
+    last: dict[str, str] = {}  # origin: hash of its latest line in this chunk
     for event in events:
-        line = (canonical_json(to_wire(event)) + "\n").encode("utf-8")
+        line = _line(event, last.get(event.origin))
         # Compressed text is about a quarter of its size; close a chunk before it outgrows.
         if lines and size + len(line) > max_bytes * 4:
             yield gzip.compress(b"".join(lines), 6, mtime=0)
-            lines, size = [], 0
+            lines, size, last = [], 0, {}
+            line = _line(event, None)  # a chunk is read on its own
         lines.append(line)
         size += len(line)
+        last[event.origin] = event.hash
     if lines:
         yield gzip.compress(b"".join(lines), 6, mtime=0)
 
 
+def _line(event: Event, previous: str | None) -> bytes:
+    return (canonical_json(to_wire(event, previous)) + "\n").encode("utf-8")
+
+
 def decode_chunk(data: bytes) -> list[Event]:
-    """The events of one chunk, each checked against its own hash; ChunkError on anything
-    damaged, so a chunk is used whole or not at all."""
+    """The events of one chunk; ChunkError on anything damaged, so a chunk is used whole or
+    not at all. An altered event still decodes, under a hash its signature does not match:
+    every caller checks the signatures (`unsigned`) before using a chunk."""
     try:
         decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
         text = decompressor.decompress(data, MAX_CHUNK_EVENTS * 4096)
@@ -69,18 +104,20 @@ def decode_chunk(data: bytes) -> list[Event]:
     except zlib.error:
         raise ChunkError("the chunk is not gzip data (damaged on the way?)") from None
     events = []
+    last: dict[str, str] = {}  # origin: hash of its latest line so far
     for number, line in enumerate(text.splitlines(), 1):
         if len(line) > MAX_LINE_BYTES:
             raise ChunkError(f"line {number} is too long to be an event")
         try:
-            event = from_wire(json.loads(line))
+            data = json.loads(line)
+            origin = data.get("origin") if isinstance(data, dict) else None
+            event = from_wire(data, last.get(origin) if isinstance(origin, str) else None)
         except (ValueError, UnicodeDecodeError) as error:
             if isinstance(error, ChunkError):
                 raise ChunkError(f"line {number}: {error}") from None
             raise ChunkError(f"line {number} is not JSON") from None
-        if event_hash(event) != event.hash:
-            raise ChunkError(f"line {number}: the event does not match its hash (altered)")
         events.append(event)
+        last[event.origin] = event.hash
         if len(events) > MAX_CHUNK_EVENTS:
             raise ChunkError("the chunk holds too many events")
     return events
