@@ -124,3 +124,19 @@ def test_a_revoked_box_is_refused_by_the_relay_once_it_has_the_hubs_list(network
     with pytest.raises(client.HubUnreachable, match="401"):
         sync(box1, url["relay"])
     assert sync(box2, url["relay"])["inserted"] > 0
+
+
+def test_a_pull_sends_only_what_the_node_lacks_and_the_hub_keeps_its_visit(network):
+    hub, relay, (box1, box2), url = network
+    sync(box1, url["hub"])
+    first = sync(box2, url["hub"])
+    assert first["pulled"] == len(events_of(box1))
+    again = sync(box2, url["hub"])
+    assert again["pulled"] == 0
+    with box2.app_context():
+        box2_id, vv = get_db().execute("SELECT node_id FROM node").fetchone()[0], \
+            events.version_vector(get_db())
+    with hub.app_context():
+        seen = get_db().execute("SELECT their_vv, clock_offset_ms FROM peer WHERE node_id = ?",
+                                [box2_id]).fetchone()
+    assert json.loads(seen[0]) == vv and abs(seen[1]) < 60_000

@@ -5,6 +5,7 @@ authenticate by tokens and signatures, never by cookies, so CSRF does not apply.
 from __future__ import annotations
 
 import base64
+import json
 
 from flask import Blueprint, jsonify, request
 
@@ -116,7 +117,10 @@ def pull():
         return refuse(401, "the request is not signed by an enrolled node with a fresh nonce")
     if not serves_site_of(db, sender):
         return refuse(403, "this relay serves only the nodes of its own site")
-    asked = request.get_json(silent=True)
+    try:  # the body was read once, to check its signature
+        asked = json.loads(body)
+    except ValueError:
+        asked = {}
     asked = asked if isinstance(asked, dict) else {}
     theirs = bundle.vector(asked.get("vv"))
     # A signed request: what the node holds and its clock are kept for the dashboard (last
