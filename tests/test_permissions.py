@@ -46,6 +46,11 @@ MATRIX = [
     ("GET", "/coordinate/box", {"coordinator"}),
     ("POST", "/coordinate/box", {"coordinator"}),
     ("POST", "/coordinate/backup", {"coordinator"}),
+    ("GET", "/coordinate/sync/", {"coordinator"}),
+    ("POST", "/coordinate/sync/now", {"coordinator"}),
+    ("POST", "/coordinate/sync/enrol", {"coordinator"}),
+    ("POST", "/coordinate/sync/export", {"coordinator"}),
+    ("POST", "/coordinate/sync/import", {"coordinator"}),
     ("GET", "/hub/", {"coordinator"}),  # on a hub; a box answers 404 to its coordinator
     ("GET", "/hub/sites", {"coordinator"}),
     ("POST", "/hub/sites", {"coordinator"}),
