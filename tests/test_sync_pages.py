@@ -206,3 +206,22 @@ def test_a_second_sync_at_once_is_told_busy(app, coordinator, tmp_path):
                   {"target": "folder", "folder": str(tmp_path)}, page="/coordinate/sync/")
     assert "A sync is running." in flashes(coordinator)
     assert not list(tmp_path.glob("trainer-bundle-*"))
+
+
+def test_a_box_whose_clock_is_far_off_is_told_so(app, coordinator, hub, monkeypatch):
+    from trainer.sync import client
+
+    enrol_by_page(coordinator, hub)
+    wait_for_sync(app)
+    assert html(coordinator.get("/coordinate/sync/")).select_one("#clock-warning") is None
+    real = client.hello
+
+    def hub_three_hours_ahead(url, body):  # (hub and box share a clock in one process)
+        answer = real(url, body)
+        return {**answer, "time": answer["time"] + 3 * 3_600_000}
+
+    monkeypatch.setattr(client, "hello", hub_three_hours_ahead)
+    with app.app_context():
+        service.sync_now(get_db())
+    warning = html(coordinator.get("/coordinate/sync/")).select_one("#clock-warning")
+    assert "3 hours behind the hub's" in warning.get_text()

@@ -29,6 +29,7 @@ from . import bundle, client, enrolment, service
 
 bp = Blueprint("sync_pages", __name__, url_prefix="/coordinate/sync")
 MOUNT_POINTS = ("/media/*/*", "/media/*", "/run/media/*/*", "/mnt/*")
+CLOCK_TOLERANCE_MS = 5 * 60 * 1000
 LARGEST_UPLOAD = 60 * 1024 * 1024  # below the server's own cap; bigger bundles go by stick
 
 
@@ -54,8 +55,17 @@ def page():
         "coordinate/sync.html", hub=enrolment.enrolled(db), status=status,
         role=db.execute("SELECT role FROM node WHERE id = 1").fetchone()[0],
         pending=service.pending(db), recent=service.recent_syncs(db), sticks=sticks(),
+        clock_hours=_clock_hours(service.clock_offset_ms(db)),
         last_ok=next((item for item in service.recent_syncs(db, 50)
                       if item["ok"] and item["way"] == "online"), None))
+
+
+def _clock_hours(offset_ms: int | None) -> float | None:
+    """The box's clock error in hours when it is more than a few minutes (None otherwise):
+    results still sync, but dates shown on the box are wrong."""
+    if offset_ms is None or abs(offset_ms) < CLOCK_TOLERANCE_MS:
+        return None
+    return round(offset_ms / 3_600_000, 1)
 
 
 @bp.post("/now")

@@ -86,6 +86,8 @@ def _sync(db: Database, url: str, hub: dict, totals: dict, progress) -> None:
     hub_vv = bundle.vector(answer["vv"])
     events.notice_peer_vv(db, hub_vv)
     remember_hub_vv(db, hub_vv)
+    if isinstance(answer.get("time"), int):  # shown to the coordinator when far off
+        remember(db, "hub_clock_offset_ms", clock.now_ms() - answer["time"])
 
     def acknowledged(reply: dict) -> None:
         remember_hub_vv(db, bundle.vector(reply["vv"]))
@@ -162,9 +164,20 @@ def import_from(db: Database, path: Path) -> list[ImportReport]:
 
 def remember_hub_vv(db: Database, hub_vv: dict[str, int]) -> None:
     """What the hub held at the last word from it: what is still waiting is counted from it."""
+    remember(db, "hub_vv", hub_vv)
+
+
+def remember(db: Database, key: str, value) -> None:
     with immediate(db):
-        db.execute("INSERT INTO settings (key, value) VALUES ('hub_vv', ?) ON CONFLICT (key)"
-                   " DO UPDATE SET value = excluded.value", [json.dumps(hub_vv)])
+        db.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key)"
+                   " DO UPDATE SET value = excluded.value", [key, json.dumps(value)])
+
+
+def clock_offset_ms(db: Database) -> int | None:
+    """How far this node's clock was ahead of the hub's (behind if negative) at the last
+    sync; None before any."""
+    row = db.execute("SELECT value FROM settings WHERE key = 'hub_clock_offset_ms'").fetchone()
+    return json.loads(row[0]) if row else None
 
 
 def pending(db: Database) -> int:
