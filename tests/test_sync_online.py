@@ -168,3 +168,26 @@ def test_boxes_of_a_site_end_up_holding_the_same_events(app, live_server, tmp_pa
     assert again["inserted"] == 0 and again["pulled"] == 0
     for box in (first, second):
         box.extensions["trainer"].pool.close()
+
+
+@pytest.mark.parametrize("answer", [b"", b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{\"ok\""])
+def test_a_link_that_drops_before_or_inside_the_answer_is_told_as_such(answer):
+    """The connection closes before any answer, or in the middle of one."""
+    import socket
+    import threading
+
+    from trainer.sync import client
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def answer_badly():
+        connection, _ = listener.accept()
+        connection.recv(65536)
+        connection.sendall(answer)
+        connection.close()
+
+    threading.Thread(target=answer_badly, daemon=True).start()
+    with pytest.raises(client.HubUnreachable, match="no answer from"):
+        client.post_json(f"http://127.0.0.1:{port}/sync/v1/hello", {})
+    listener.close()

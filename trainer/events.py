@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from sqlite_utils import Database
 
@@ -82,8 +82,7 @@ def append_locked(db: Database, type: str, payload: dict, scope: str | None = No
         schema_ver=SCHEMA_VERSION, scope=scope, payload=payload,
     )
     digest = event_hash(event)
-    event = Event(**{**asdict(event), "hash": digest,
-                     "sig": keys.sign(_signing_seed(db), digest)})
+    event = replace(event, hash=digest, sig=keys.sign(_signing_seed(db), digest))
     db.execute("UPDATE node SET hlc = ? WHERE id = 1", [event.hlc])
     _insert(db, event)
     db.execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import time
 import urllib.error
@@ -30,8 +31,9 @@ def post(url: str, data: bytes, headers: dict, timeout: float = TIMEOUT) -> dict
         except ValueError:
             message = error.reason
         raise HubUnreachable(f"{message} ({error.code})") from None
-    except (urllib.error.URLError, TimeoutError, ValueError) as error:
-        reason = getattr(error, "reason", error)
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
+        # (a link that drops before or in the middle of the answer lands here too)
+        reason = getattr(error, "reason", None) or error or type(error).__name__
         raise HubUnreachable(f"no answer from {url}: {reason}") from None
 
 
