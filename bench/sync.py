@@ -422,7 +422,11 @@ def main() -> None:
             decode_seconds, verify_seconds, sample = decode_and_verify(chunks, box_home)
             proxy = CountingProxy(hub.port)
             load = os.getloadavg()[0]
-            seconds, box_peak, output = run_sync(box_home, proxy.url)
+            try:
+                seconds, box_peak, output = run_sync(box_home, proxy.url)
+            except RuntimeError:
+                print(hub.log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
+                raise
             proxy.close()
             hub_peak = hub.memory_mb("VmHWM")
             held = count_events(hub_home, node_of(box_home))
