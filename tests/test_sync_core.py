@@ -85,7 +85,32 @@ def test_chunks_round_trip_and_stay_under_their_cap(two_nodes):
     made = all_events(a)
     chunks = list(protocol.encode_chunks(made, max_bytes=1000))
     assert len(chunks) > 1 and all(len(chunk) <= 2000 for chunk in chunks)
-    assert [e for chunk in chunks for e in protocol.decode_chunk(chunk)] == made
+    assert [e for chunk in chunks for e in protocol.decode_chunk(chunk)] == as_sent(made, chunks)
+
+
+def as_sent(made, chunks):
+    """The events as a receiver gets them: the signature only where a line carries one."""
+    signed = {line["seq"] for chunk in chunks for line in lines_of(chunk) if "sig" in line}
+    return [event if event.seq in signed else replace(event, sig=None) for event in made]
+
+
+def test_one_signature_proves_a_piece_of_chained_events(two_nodes):
+    a, _ = two_nodes
+    made = all_events(a)
+    with a.app_context():
+        known = {protocol.node_of(made[0].origin): keys.public_key(get_db())}
+    lines = lines_of(next(protocol.encode_chunks(made)))
+    assert len(made) <= protocol.PIECE_EVENTS and ["sig" in line for line in lines] == [
+        False] * (len(made) - 1) + [True]
+    received = protocol.decode_chunk(next(protocol.encode_chunks(made)))
+    assert protocol.unsigned(received, known) == []
+    assert protocol.unsigned(received[:-1], known) == received[:-1]  # the proof left behind
+    many = list(protocol.encode_chunks(made[:3]))  # three events, one piece
+    assert sum("sig" in line for line in lines_of(many[0])) == 1
+    # Passed on as they came: a piece ends where a signature is held, never elsewhere.
+    again = lines_of(next(protocol.encode_chunks(received)))
+    assert ["sig" in line for line in again] == ["sig" in line for line in lines]
+    assert list(protocol.encode_chunks(received[:-1])) == []  # nothing provable: not sent
 
 
 @pytest.mark.parametrize("damage,message", [
@@ -122,8 +147,9 @@ def test_a_line_leaves_out_what_the_receiver_works_out(two_nodes):
     assert ["hlc" in line for line in lines] == [  # left out when it is the wall time
         event.hlc != event.wall_time << 16 for event in made]
     assert any("hlc" not in line for line in lines)
-    assert all(len(base64.b64decode(line["sig"])) == 64 for line in lines)
-    assert protocol.decode_chunk(next(protocol.encode_chunks(made))) == made
+    assert len(base64.b64decode(lines[-1]["sig"])) == 64
+    chunk = next(protocol.encode_chunks(made))
+    assert protocol.decode_chunk(chunk) == as_sent(made, [chunk])
 
 
 def test_an_event_whose_chain_does_not_follow_is_still_decoded_right(two_nodes, tmp_path):
@@ -137,7 +163,9 @@ def test_an_event_whose_chain_does_not_follow_is_still_decoded_right(two_nodes, 
     # gaps, a step back, two origins interleaved, an hlc the wall time does not give
     mixed = [mine[0], theirs[0], mine[2], ticked, theirs[1], mine[1], theirs[2], mine[5]]
     chunk = next(protocol.encode_chunks(mixed))
-    assert protocol.decode_chunk(chunk) == mixed
+    decoded = protocol.decode_chunk(chunk)
+    assert [replace(e, sig=None) for e in decoded] == [replace(e, sig=None) for e in mixed]
+    assert [bool(e.sig) for e in decoded] == [True, True, False, True, True, True, True, True]
     assert ["prev_hash" in line for line in lines_of(chunk)] == [
         True, True, True, False, False, True, False, True]
     assert "hlc" in lines_of(chunk)[3]
@@ -151,7 +179,8 @@ def test_each_chunk_names_the_chain_it_starts_from(two_nodes):
     for chunk in chunks[1:]:  # read on its own: the chunk before may never arrive
         first = lines_of(chunk)[0]
         assert first["prev_hash"] == made[first["seq"] - 2].hash
-    assert protocol.decode_chunk(chunks[-1]) == made[-len(lines_of(chunks[-1])):]
+    assert protocol.decode_chunk(chunks[-1]) == as_sent(made, chunks)[
+        -len(lines_of(chunks[-1])):]
 
 
 @pytest.mark.parametrize("alter", [
