@@ -22,7 +22,6 @@ import gzip
 import json
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
 
 from ..clock import COUNTER_BITS
 from ..events import HASHED_FIELDS, Event, canonical_json, event_hash
@@ -43,14 +42,15 @@ class ChunkError(ValueError):
     """A chunk that cannot be used at all; its message says why."""
 
 
-def to_wire(event: Event, previous: str | None = None) -> dict:
-    """An event's line; `previous` is the hash of the line before of its origin in the chunk."""
+def to_wire(event: Event, previous: str | None = None, signed: bool = True) -> dict:
+    """An event's line; `previous` is the hash of the line before of its origin in the chunk;
+    `signed` when the line carries the event's signature (the last of a piece)."""
     line = {name: getattr(event, name) for name in HASHED_FIELDS}
     if event.prev_hash == previous:
         del line["prev_hash"]
     if event.hlc == event.wall_time << COUNTER_BITS:
         del line["hlc"]
-    if event.sig:
+    if signed and event.sig:
         line["sig"] = base64.b64encode(bytes.fromhex(event.sig)).decode()
     return line
 
@@ -94,17 +94,18 @@ def encode_chunks(events: Iterable[Event], max_bytes: int = MAX_CHUNK_BYTES) -> 
     size = 0
     last: dict[str, str] = {}  # origin: hash of its latest line in this chunk
     piece: list[Event] = []
+    bare: list[bytes] = []  # the piece's lines without signature, each after the one before
     piece_size = 0
 
     def commit(proven: list[Event]) -> Iterator[bytes]:
         nonlocal chunk, size, last
         if not proven:
             return
-        lines = _piece_lines(proven, last.get(proven[0].origin))
+        lines = _piece_lines(proven, bare, last.get(proven[0].origin))
         if chunk and size + sum(map(len, lines)) > budget:
             yield gzip.compress(b"".join(chunk), 6, mtime=0)
             chunk, size, last = [], 0, {}
-            lines = _piece_lines(proven, None)  # a chunk is read on its own
+            lines = _piece_lines(proven, bare, None)  # a chunk is read on its own
         chunk.extend(lines)
         size += sum(map(len, lines))
         last[proven[0].origin] = proven[-1].hash
@@ -112,12 +113,13 @@ def encode_chunks(events: Iterable[Event], max_bytes: int = MAX_CHUNK_BYTES) -> 
     for event in events:
         if piece and not follows(piece[-1], event):
             yield from commit(_proven(piece))
-            piece, piece_size = [], 0
+            piece, bare, piece_size = [], [], 0
         piece.append(event)
-        piece_size += len(_line(replace(event, sig=None), event.prev_hash))
+        bare.append(_line(event, event.prev_hash, signed=False))
+        piece_size += len(bare[-1])
         if event.sig and (len(piece) >= PIECE_EVENTS or size + piece_size > budget):
             yield from commit(piece)
-            piece, piece_size = [], 0
+            piece, bare, piece_size = [], [], 0
     yield from commit(_proven(piece))
     if chunk:
         yield gzip.compress(b"".join(chunk), 6, mtime=0)
@@ -136,18 +138,18 @@ def _proven(piece: list[Event]) -> list[Event]:
     return []
 
 
-def _piece_lines(piece: list[Event], previous: str | None) -> list[bytes]:
-    """The lines of a piece: only the last carries its signature."""
-    encoded = []
-    for event in piece[:-1]:
-        encoded.append(_line(replace(event, sig=None), previous))
-        previous = event.hash
-    encoded.append(_line(piece[-1], previous))
-    return encoded
+def _piece_lines(piece: list[Event], bare: list[bytes], previous: str | None) -> list[bytes]:
+    """The lines of a piece: only the last carries its signature; the first names the hash
+    it follows unless the line before in the chunk is that event."""
+    lines = bare[:len(piece)]
+    if previous != piece[0].prev_hash:
+        lines[0] = _line(piece[0], previous, signed=False)
+    lines[-1] = _line(piece[-1], previous if len(piece) == 1 else piece[-1].prev_hash)
+    return lines
 
 
-def _line(event: Event, previous: str | None) -> bytes:
-    return (canonical_json(to_wire(event, previous)) + "\n").encode("utf-8")
+def _line(event: Event, previous: str | None, signed: bool = True) -> bytes:
+    return (canonical_json(to_wire(event, previous, signed)) + "\n").encode("utf-8")
 
 
 def decode_chunk(data: bytes) -> list[Event]:
