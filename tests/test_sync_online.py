@@ -94,17 +94,29 @@ def test_pushes_must_be_signed_fresh_and_whole(hub_and_box, client):
     assert forged.status_code == 400 and "not signed by their node" in forged.json["error"]
 
 
-def test_a_box_may_push_its_own_events_only(hub_and_box, client, tmp_path):
+def test_a_box_may_push_events_of_its_own_site_only(hub_and_box, client, tmp_path):
+    """SYNC.md: "a box may only push events of its own site" (each checked against its own
+    node's key): a box carries what it took from its neighbours, never another site's."""
     hub, box = hub_and_box
-    other = node(tmp_path, "other")
-    enrol(hub, other)
-    activity(other, 1, "other")
-    refused, _ = signed_post(client, box, box_chunk(other))
+    stranger, neighbour = node(tmp_path, "stranger"), node(tmp_path, "neighbour")
+    with hub.app_context():
+        other_site = enrolment.create_site(get_db(), "Elsewhere")
+    site, hub.site_id = hub.site_id, other_site
+    enrol(hub, stranger)
+    hub.site_id = site
+    enrol(hub, neighbour)
+    activity(stranger, 1, "stranger")
+    activity(neighbour, 1, "neighbour")
+    refused, _ = signed_post(client, box, box_chunk(stranger))
     assert refused.status_code == 403
-    assert refused.json["error"] == "a box may only send its own events"
-    other.extensions["trainer"].pool.close()
+    assert refused.json["error"] == "these events come from a node of another site"
     with hub.app_context():
         assert events.version_vector(get_db()) == {}
+    carried, _ = signed_post(client, box, box_chunk(neighbour))
+    assert carried.status_code == 200 and carried.json["inserted"] == len(
+        held(neighbour)["events"])
+    for app in (stranger, neighbour):
+        app.extensions["trainer"].pool.close()
 
 
 def test_an_enrolled_box_syncs_by_itself(app, live_server, tmp_path):

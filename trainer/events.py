@@ -161,7 +161,25 @@ def _refusal(db: Database, event: Event, held, revoked: dict[str, dict]) -> str:
     after = revoked.get(event.origin.split("/", 1)[0])
     if after is not None and event.seq > after.get(event.origin, 0):
         return "signed by a revoked key after its revocation"
+    if not _follows(db, event):
+        return "it does not follow the events held next to it (another history of its origin)"
     return ""
+
+
+def _follows(db: Database, event: Event) -> bool:
+    """Whether the event chains with the held events just before and after it: an origin
+    whose history forked (a cloned card, an older copy put back) writes other events under
+    numbers already used, and the first history held stays whole, never mixed with another."""
+    before = db.execute("SELECT hash FROM event WHERE origin = ? AND seq = ?",
+                        [event.origin, event.seq - 1]).fetchone()
+    after = db.execute("SELECT prev_hash FROM event WHERE origin = ? AND seq = ?",
+                       [event.origin, event.seq + 1]).fetchone()
+    if before is None and db.execute(
+            "SELECT 1 FROM quarantine WHERE origin = ? AND seq = ? AND incoming_hash = ?",
+            [event.origin, event.seq - 1, event.prev_hash]).fetchone():
+        return False  # it follows an event set aside: it belongs to that other history
+    return (before is None or before[0] == event.prev_hash) and (
+        after is None or after[0] == event.hash)
 
 
 def quarantine(db: Database, event: Event, source: str, reason: str) -> int:
@@ -188,6 +206,34 @@ def notice_peer_vv(db: Database, theirs: dict[str, int]) -> bool:
             return False
         _bump_epoch(db)
     return True
+
+
+def heads(db: Database, node_id: str) -> dict[str, list]:
+    """{origin: [seq, hash]} of the last event of the contiguous prefix held of each origin
+    of a node: a peer tells by it whether its history of that origin is the same as ours."""
+    return {origin: [top, digest] for origin, top, digest in db.execute(
+        "SELECT v.origin, v.contiguous_max, e.hash FROM vv v JOIN event e ON e.origin ="
+        " v.origin AND e.seq = v.contiguous_max WHERE substr(v.origin, 1, length(?) + 1) ="
+        " ? || '/'", [node_id, node_id])}
+
+
+def notice_peer_heads(db: Database, theirs) -> str | None:
+    """A peer's last event of this node's origin (from `heads`) is not one this node holds:
+    this node lost history the peer holds (a restored copy, a power cut) or wrote other
+    events under the same numbers (a cloned card). New events go under a new epoch; returns
+    the old origin, whose events the peer should be offered from the first on (it sets aside
+    those that clash), or None when the histories agree."""
+    with immediate(db):
+        own, _ = origin_of(db)
+        head = theirs.get(own) if isinstance(theirs, dict) else None
+        if not (isinstance(head, list) and len(head) == 2 and isinstance(head[0], int)):
+            return None
+        row = db.execute("SELECT hash FROM event WHERE origin = ? AND seq = ?",
+                         [own, head[0]]).fetchone()
+        if row is not None and row[0] == head[1]:
+            return None
+        _bump_epoch(db)
+    return own
 
 
 def _bump_epoch(db: Database) -> None:

@@ -59,10 +59,16 @@ def hello():
     asked = asked if isinstance(asked, dict) else {}
     learn_certificate(db, asked.get("certificate"))
     origin, _ = events.origin_of(db)
+    # For the node it says it is: the last event held of each of its origins (it tells so
+    # whether it lost or forked its history) and whose events are taken from it.
+    node_id = str(asked.get("node_id", ""))
+    known = bool(node_id) and sender_site(db, node_id) is not None
     return jsonify({"ok": True, "protocol": 1, "vv": events.version_vector(db),
                     "origin": origin, "time": clock.now_ms(),
                     "nonce": requests.new_nonce(db), "max_bytes": protocol.MAX_CHUNK_BYTES,
-                    "revocations": revocation.signed_list(db)})
+                    "revocations": revocation.signed_list(db),
+                    "heads": events.heads(db, node_id) if known else {},
+                    "accepts": sorted(site_nodes(db, node_id, revoked=True)) if known else []})
 
 
 def learn_certificate(db, item) -> None:
@@ -92,7 +98,8 @@ def push():
     outside = scope_problem(db, sender, batch)
     if outside:
         return refuse(403, outside)
-    known = dict(db.execute("SELECT node_id, public_key FROM node_key").fetchall())
+    known = bundle.known_keys(db, {})  # this node's own key too: a hub restored from a
+    # backup takes back its own events from those who hold them
     if protocol.unsigned(batch, known):
         return refuse(400, "chunk refused: events not signed by their node")
     received = events.receive(db, batch, f"push:{sender[:8]}")
@@ -148,30 +155,29 @@ def serves_site_of(db, sender: str) -> bool:
     return theirs is not None and theirs[0] == own[0]
 
 
-def site_nodes(db, sender: str) -> set[str]:
-    """The hub and the nodes of the sender's site: whose events the sender may hold."""
-    site = db.execute("SELECT json_extract(body, '$.site_id') FROM certificate WHERE node_id"
-                      " = ? ORDER BY serial DESC", [sender]).fetchone()[0]
+def sender_site(db, sender: str) -> str | None:
+    row = db.execute("SELECT json_extract(body, '$.site_id') FROM certificate WHERE node_id"
+                     " = ? ORDER BY serial DESC", [sender]).fetchone()
+    return row[0] if row else None
+
+
+def site_nodes(db, sender: str, revoked: bool = False) -> set[str]:
+    """The hub and the nodes of the sender's site: whose events the sender may hold (with
+    `revoked`, nodes revoked since too: what they signed before stays valid)."""
     nodes = {node_id for (node_id,) in db.execute(
         "SELECT node_id FROM certificate WHERE json_extract(body, '$.site_id') = ? AND"
-        " revoked_at IS NULL", [site])}
+        " (? OR revoked_at IS NULL)", [sender_site(db, sender), revoked])}
     own = db.execute("SELECT node_id FROM node WHERE id = 1").fetchone()[0]
     return nodes | {own, projections.hub_node_id(db) or own}
 
 
 def scope_problem(db, sender: str, batch) -> str:
-    """Why a node may not push these events, or "": a box pushes its own events only; a
-    relay, those of nodes of its own site."""
-    role, site = db.execute("SELECT json_extract(body, '$.role'), json_extract(body,"
-                            " '$.site_id') FROM certificate WHERE node_id = ? AND revoked_at"
-                            " IS NULL ORDER BY serial DESC", [sender]).fetchone()
-    for origin in {protocol.node_of(event.origin) for event in batch}:
-        if role == "box" and origin != sender:
-            return "a box may only send its own events"
-        theirs = db.execute("SELECT json_extract(body, '$.site_id') FROM certificate WHERE"
-                            " node_id = ?", [origin]).fetchone()
-        if theirs is None or theirs[0] != site:
-            return "these events come from a node of another site"
+    """Why a node may not push these events, or "": a box or a relay passes on events of
+    the nodes of its own site and of the hub (each checked against its own node's key, so
+    a carrier cannot forge them), never those of another site."""
+    allowed = site_nodes(db, sender, revoked=True)
+    if any(protocol.node_of(event.origin) not in allowed for event in batch):
+        return "these events come from a node of another site"
     return ""
 
 

@@ -84,8 +84,12 @@ def _sync(db: Database, url: str, hub: dict, totals: dict, progress) -> None:
                                                  "signature": own[1]}})
     revocation.store_list(db, answer.get("revocations"))
     hub_vv = bundle.vector(answer["vv"])
+    forked = events.notice_peer_heads(db, answer.get("heads"))
     events.notice_peer_vv(db, hub_vv)
     remember_hub_vv(db, hub_vv)
+    # What the hub accepts from this node: events of nodes it knows (of this node's site).
+    accepted = answer.get("accepts")
+    accepted = set(map(str, accepted)) | {node_id} if isinstance(accepted, list) else None
     if isinstance(answer.get("time"), int):  # shown to the coordinator when far off
         remember(db, "hub_clock_offset_ms", clock.now_ms() - answer["time"])
 
@@ -97,7 +101,9 @@ def _sync(db: Database, url: str, hub: dict, totals: dict, progress) -> None:
         progress(totals)
 
     def chunks_for(theirs):
-        return protocol.encode_chunks(events.lacking(db, theirs))
+        if forked:  # offer the forked history whole: the hub keeps aside what clashes
+            theirs = {**theirs, forked: 0}
+        return protocol.encode_chunks(events.lacking(db, theirs, accepted))
 
     def take(reply: dict) -> int:
         try:
@@ -130,6 +136,9 @@ def export_for_hub(db: Database, folder: Path) -> Path:
     with sync_lock(db):
         folder.mkdir(parents=True, exist_ok=True)
         known = bundle.receipt_from(db, folder, hub["hub_id"]) if hub else None
+        own, _ = events.origin_of(db)
+        if known and events.notice_peer_vv(db, known):  # the hub holds more of our origin
+            known = {**known, own: 0}  # than we do: offer it whole, the hub sets aside clashes
         made = bundle.export(db, folder, known)
         carried = sum(last - first + 1 for first, last in json.loads(
             (made / bundle.MANIFEST).read_text(encoding="utf-8"))["contents"].values())
