@@ -203,3 +203,36 @@ def test_a_link_that_drops_before_or_inside_the_answer_is_told_as_such(answer):
     with pytest.raises(client.HubUnreachable, match="no answer from"):
         client.post_json(f"http://127.0.0.1:{port}/sync/v1/hello", {})
     listener.close()
+
+
+def test_chunks_are_made_ahead_and_the_maker_stops_with_the_loop():
+    """client.ahead: items come in order; an error in the maker reaches the loop; a loop that
+    stops early stops the maker too (no thread is left waiting)."""
+    import threading
+
+    from trainer.sync import client
+
+    assert list(client.ahead(iter(range(10)))) == list(range(10))
+
+    def failing():
+        yield 1
+        raise ValueError("broken")
+
+    with pytest.raises(ValueError, match="broken"):
+        list(client.ahead(failing()))
+    closed = []
+
+    def endless():
+        try:
+            n = 0
+            while True:
+                n += 1
+                yield n
+        finally:
+            closed.append(True)
+
+    before = threading.active_count()
+    for item in client.ahead(endless()):
+        if item == 3:
+            break
+    assert closed == [True] and threading.active_count() == before

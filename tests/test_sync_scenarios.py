@@ -692,9 +692,6 @@ def test_two_boxes_making_amina_give_two_learners_found_by_their_passwords(site)
                 assert accounts.authenticate(db, "amina", password).id == made[name]
 
 
-@pytest.mark.xfail(strict=True, reason="accounts.authenticate takes the earliest-made of two "
-                   "accounts that share a username and a password, wherever it runs: the "
-                   "amina made on box1 signs in there as box0's amina once they have synced")
 def test_two_aminas_with_the_same_password_each_sign_in_as_themselves_on_their_box(site):
     made = two_aminas(site, "pass1234", "pass1234")
     for name in ("box0", "box1"):

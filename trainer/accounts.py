@@ -158,10 +158,13 @@ def count_role(db: Database, role: str) -> int:
 def authenticate(db: Database, username: str, password: str) -> User | None:
     """The active user with this username and password, or None. Two boxes may each have
     made an "amina" before they synced: both accounts are kept, and the password tells them
-    apart (the coordinator sees the collision and can rename one)."""
-    rows = db.execute(f"SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ?"
-                      " AND active ORDER BY created_hlc, id",
-                      [normalise_username(username)]).fetchall()
+    apart (the coordinator sees the collision and can rename one); should the passwords be
+    the same as well, the account made on this node is the one signed in here."""
+    rows = db.execute(  # this node's own account first, should the passwords be the same too
+        f"SELECT {USER_COLUMNS}, password_hash FROM users u WHERE username = ? AND active"
+        " ORDER BY (SELECT substr(origin, 1, instr(origin, '/') - 1) FROM lww WHERE entity ="
+        " 'user' AND entity_id = u.id AND field = 'username') IS NOT (SELECT node_id FROM"
+        " node WHERE id = 1), created_hlc, id", [normalise_username(username)]).fetchall()
     if not rows:
         password_matches(_dummy_hash(), password or "")
         return None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import queue
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -51,7 +53,7 @@ def push(hub_url: str, node_id: str, seed_hex: str, hub_vv: dict[str, int], nonc
     An interrupted push costs nothing: the next one starts from what the hub holds."""
     base = hub_url.rstrip("/") + "/sync/v1"
     sent = {"chunks": 0, "inserted": 0, "duplicates": 0}
-    for chunk in chunks_for(hub_vv):
+    for chunk in ahead(chunks_for(hub_vv)):
         path = "/sync/v1/events"
         headers = {"Content-Type": "application/gzip",
                    **sign(seed_hex, node_id, "POST", path, chunk, nonce)}
@@ -63,6 +65,46 @@ def push(hub_url: str, node_id: str, seed_hex: str, hub_vv: dict[str, int], nonc
         if on_chunk:
             on_chunk(answer)
     return {**sent, "nonce": nonce}
+
+
+def ahead(items, depth: int = 2):
+    """The items of an iterator, made in a thread up to `depth` ahead of their use: the next
+    chunk is encoded while the hub stores the one before. The thread ends with the loop,
+    however it ends."""
+    made: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+    end = object()
+
+    def offer(item) -> bool:
+        while not stop.is_set():
+            try:
+                made.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce():
+        try:
+            for item in items:
+                if not offer(item):
+                    return
+            offer(end)
+        except BaseException as error:  # noqa: BLE001 - handed to the consumer
+            offer(error)
+        finally:
+            getattr(items, "close", lambda: None)()  # (a generator's own cleanup runs now)
+
+    worker = threading.Thread(target=produce, name="chunks", daemon=True)
+    worker.start()
+    try:
+        while (item := made.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def pull(hub_url: str, node_id: str, seed_hex: str, nonce: str, vv, take, sign) -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from .. import clock, events
-from ..db import immediate
+from ..db import immediate, open_database
 from . import bundle, client, enrolment, protocol, requests, revocation
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class Busy(Exception):
 def sync_lock(db: Database):
     """One sync at a time per node, across processes (the server's schedule, "Sync now",
     `trainer sync`, an export or import): a second one gets Busy at once."""
-    folder = Path(db.execute("PRAGMA database_list").fetchone()[2]).parent
+    folder = db_path(db).parent
     with open(folder / "sync.lock", "a+b") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -103,7 +103,7 @@ def _sync(db: Database, url: str, hub: dict, totals: dict, progress) -> None:
     def chunks_for(theirs):
         if forked:  # offer the forked history whole: the hub keeps aside what clashes
             theirs = {**theirs, forked: 0}
-        return protocol.encode_chunks(events.lacking(db, theirs, accepted))
+        return protocol.encode_chunks(_lacking_apart(db, theirs, accepted))
 
     def take(reply: dict) -> int:
         try:
@@ -169,6 +169,20 @@ def import_from(db: Database, path: Path) -> list[ImportReport]:
             log_sync(db, "usb-import", folder.name, not done.refused_chunks, 0, done.inserted,
                      "; ".join(str(r) for r in done.refused_chunks))
     return reports
+
+
+def _lacking_apart(db: Database, theirs: dict[str, int], nodes):
+    """events.lacking, read on a connection of its own: the chunks are made in another thread
+    (client.ahead) while this one writes down each acknowledgement."""
+    reader = open_database(db_path(db))
+    try:
+        yield from events.lacking(reader, theirs, nodes)
+    finally:
+        reader.close()
+
+
+def db_path(db: Database) -> Path:
+    return Path(db.execute("PRAGMA database_list").fetchone()[2])
 
 
 def remember_hub_vv(db: Database, hub_vv: dict[str, int]) -> None:
