@@ -441,6 +441,28 @@ def test_a_cloned_card_is_set_aside_on_the_hub_and_the_clone_moves_to_a_new_epoc
     assert_holds_all_of(site, "hub", "box0")
 
 
+def test_a_forked_history_coming_first_hides_nothing_behind_it(site, tmp_path, monkeypatch):
+    """The clone pulls: the hub's history of the clone's old origin comes first, and it all
+    goes aside on the clone. The pull asks past it, so what comes after (a neighbour's work)
+    still arrives, and the sync settles."""
+    encode = protocol.encode_chunks
+    monkeypatch.setattr(protocol, "encode_chunks",  # small chunks: a few events each
+                        lambda found, max_bytes=300: encode(found, max_bytes))
+    first, other = sorted(["box0", "box1"], key=lambda name: origin(site, name))
+    twin = clone(site, first, tmp_path)
+    with site.network.on(first) as db:
+        work(db, "orig0", "orig1", "orig2")
+    with site.network.on(twin) as db:
+        work(db, "twin0")
+    sync(site, first)
+    with site.network.on(other) as db:
+        work(db, "neighbour0", "neighbour1")
+    sync(site, other)
+    sync(site, twin)  # sees the fork; the hub's history of that origin goes aside here
+    assert_holds_all_of(site, twin, other)
+    assert sync(site, twin)["pulled"] == 0
+
+
 @pytest.mark.parametrize("way", ["online", "stick"])
 def test_a_box_put_back_to_an_older_image_moves_to_a_new_epoch_when_it_learns(
         site, tmp_path, way):

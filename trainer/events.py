@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import uuid
 from dataclasses import asdict, dataclass, replace
 
@@ -125,26 +126,43 @@ def receive(db: Database, events: list[Event], source: str) -> Received:
     inserted = duplicates = quarantined = 0
     touched: set[str] = set()
     lost_history = False
+    newest = 0  # the latest clock among the events stored
     with immediate(db):
         own, _ = origin_of(db)
         revoked = {node: json.loads(after) for node, after in
                    db.execute("SELECT node_id, after FROM revocation")}
+        top: dict[str, int] = {}  # origin: the highest seq held, as the batch goes
+        last: dict[str, tuple[int, str]] = {}  # origin: (seq, hash) of its last event held
         for event in events:
-            held = db.execute("SELECT hash FROM event WHERE origin = ? AND seq = ?",
-                              [event.origin, event.seq]).fetchone()
+            if event.origin not in top:
+                top[event.origin] = db.execute("SELECT coalesce(max(seq), 0) FROM event WHERE"
+                                               " origin = ?", [event.origin]).fetchone()[0]
+            held = db.execute(
+                "SELECT hash FROM event WHERE origin = ? AND seq = ?",
+                [event.origin, event.seq]).fetchone() if event.seq <= top[event.origin] else None
             if held and held[0] == event.hash:
                 duplicates += 1
+                last[event.origin] = (event.seq, event.hash)
                 continue
             lost_history = lost_history or event.origin == own
-            reason = _refusal(db, event, held, revoked)
+            reason = _refusal(db, event, held, revoked, last.get(event.origin),
+                              top[event.origin])
+            if not reason:
+                try:
+                    _insert(db, event, source)
+                except sqlite3.IntegrityError:  # the event id is held, by another event
+                    reason = "its id belongs to another event"
             if reason:
                 quarantined += quarantine(db, event, source, reason)
                 continue
-            _insert(db, event, source)
             projections.apply(db, event)
-            db.execute("UPDATE node SET hlc = max(hlc, ?) WHERE id = 1", [event.hlc])
+            newest = max(newest, event.hlc)
             touched.add(event.origin)
             inserted += 1
+            last[event.origin] = (event.seq, event.hash)
+            top[event.origin] = max(top[event.origin], event.seq)
+        if newest:
+            db.execute("UPDATE node SET hlc = max(hlc, ?) WHERE id = 1", [newest])
         for origin in touched:
             _advance_vv(db, origin)
         if lost_history:
@@ -152,32 +170,38 @@ def receive(db: Database, events: list[Event], source: str) -> Received:
     return Received(inserted, duplicates, quarantined, lost_history)
 
 
-def _refusal(db: Database, event: Event, held, revoked: dict[str, dict]) -> str:
-    """Why a new event may not be stored (it then goes to quarantine), or ""."""
+def _refusal(db: Database, event: Event, held, revoked: dict[str, dict],
+             previous: tuple[int, str] | None, top: int) -> str:
+    """Why a new event may not be stored (it then goes to quarantine), or "". `previous` is
+    the last event of its origin held in this batch so far, `top` the highest seq held of
+    its origin: most events follow the one before in the batch, and need no look-up."""
     if held:
         return "another event is held under this origin and sequence number"
-    if db.execute("SELECT 1 FROM event WHERE event_id = ?", [event.event_id]).fetchone():
-        return "its id belongs to another event"
     after = revoked.get(event.origin.split("/", 1)[0])
     if after is not None and event.seq > after.get(event.origin, 0):
         return "signed by a revoked key after its revocation"
-    if not _follows(db, event):
+    if not _follows(db, event, previous, top):
         return "it does not follow the events held next to it (another history of its origin)"
     return ""
 
 
-def _follows(db: Database, event: Event) -> bool:
+def _follows(db: Database, event: Event, previous: tuple[int, str] | None = None,
+             top: int | None = None) -> bool:
     """Whether the event chains with the held events just before and after it: an origin
     whose history forked (a cloned card, an older copy put back) writes other events under
     numbers already used, and the first history held stays whole, never mixed with another."""
-    before = db.execute("SELECT hash FROM event WHERE origin = ? AND seq = ?",
-                        [event.origin, event.seq - 1]).fetchone()
-    after = db.execute("SELECT prev_hash FROM event WHERE origin = ? AND seq = ?",
-                       [event.origin, event.seq + 1]).fetchone()
-    if before is None and db.execute(
-            "SELECT 1 FROM quarantine WHERE origin = ? AND seq = ? AND incoming_hash = ?",
-            [event.origin, event.seq - 1, event.prev_hash]).fetchone():
-        return False  # it follows an event set aside: it belongs to that other history
+    if previous is not None and previous[0] == event.seq - 1:
+        before = (previous[1],)
+    else:
+        before = db.execute("SELECT hash FROM event WHERE origin = ? AND seq = ?",
+                            [event.origin, event.seq - 1]).fetchone()
+        if before is None and db.execute(
+                "SELECT 1 FROM quarantine WHERE origin = ? AND seq = ? AND incoming_hash = ?",
+                [event.origin, event.seq - 1, event.prev_hash]).fetchone():
+            return False  # it follows an event set aside: it belongs to that other history
+    after = None if top is not None and event.seq + 1 > top else db.execute(
+        "SELECT prev_hash FROM event WHERE origin = ? AND seq = ?",
+        [event.origin, event.seq + 1]).fetchone()
     return (before is None or before[0] == event.prev_hash) and (
         after is None or after[0] == event.hash)
 

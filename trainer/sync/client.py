@@ -109,8 +109,9 @@ def ahead(items, depth: int = 2):
 
 def pull(hub_url: str, node_id: str, seed_hex: str, nonce: str, vv, take, sign) -> int:
     """Fetch, chunk by chunk, the events of this node's site that it lacks: `vv()` says what
-    it holds now, `take(answer)` stores the answer's chunk and says how many events were new.
-    Stops when the hub has no more, or when a chunk brings nothing (never loops)."""
+    it holds now (and what was sent already: each pull asks past the one before, so it never
+    loops), `take(answer)` stores the answer's chunk and says how many events were new.
+    Stops when the hub has no more."""
     base = hub_url.rstrip("/") + "/sync/v1"
     taken = 0
     while True:
@@ -122,5 +123,5 @@ def pull(hub_url: str, node_id: str, seed_hex: str, nonce: str, vv, take, sign) 
         answer["chunk"] = base64.b64decode(answer["chunk"])
         new = take(answer) if answer["chunk"] else 0
         taken += new
-        if not answer["more"] or not new:
+        if not answer["more"] or not answer["chunk"]:
             return taken

@@ -117,14 +117,24 @@ def _sync(db: Database, url: str, hub: dict, totals: dict, progress) -> None:
         if protocol.unsigned(batch, known):
             raise client.HubUnreachable("the hub sent events not signed by their node")
         new = events.receive(db, batch, "pull").inserted
+        for event in batch:  # asked past it next time, even if it was all set aside
+            seen[event.origin] = max(seen.get(event.origin, 0), event.seq)
         totals["pulled"] += new
         progress(totals)
         return new
 
+    seen: dict[str, int] = {}  # origin: the highest seq the hub sent in this pull
+
+    def asked() -> dict[str, int]:
+        """What to ask past: what this node holds, and what the hub already sent now (events
+        set aside, a forked history, would otherwise come first again and again, and hide
+        everything behind them)."""
+        ours = events.version_vector(db)
+        return {o: max(ours.get(o, 0), seen.get(o, 0)) for o in ours.keys() | seen.keys()}
+
     pushed = client.push(url, node_id, seed, hub_vv, answer["nonce"], chunks_for,
                          requests.sign, acknowledged)
-    client.pull(url, node_id, seed, pushed["nonce"], lambda: events.version_vector(db), take,
-                requests.sign)
+    client.pull(url, node_id, seed, pushed["nonce"], asked, take, requests.sign)
 
 
 def export_for_hub(db: Database, folder: Path) -> Path:
