@@ -30,6 +30,14 @@ def serves_sync(db) -> bool:
     return db.execute("SELECT role FROM node WHERE id = 1").fetchone()[0] in ("hub", "relay")
 
 
+@bp.before_request
+def only_where_sync_is_served():
+    """Hello, push and pull are served by a hub or a relay (enrolment, by a hub only)."""
+    if request.endpoint != "sync.enrol" and not serves_sync(get_db()):
+        return refuse(404, "this node does not serve sync")
+    return None
+
+
 @bp.post("/enrol")
 def enrol():
     db = get_db()
@@ -51,8 +59,6 @@ def hello():
     show its hub-signed certificate (a relay learns the boxes of its site so). Nothing else
     the caller says here is kept: it is not signed."""
     db = get_db()
-    if not serves_sync(db):
-        return refuse(404, "this node does not serve sync")
     if (request.content_length or 0) > MAX_REQUEST_BYTES:
         return refuse(413, "the hello is too large")
     asked = request.get_json(silent=True)
@@ -81,8 +87,6 @@ def push():
     """One chunk of events from a node: verified whole, then stored; the answer (the hub's
     version vector now) is the acknowledgement, and a chunk sent again changes nothing."""
     db = get_db()
-    if not serves_sync(db):
-        return refuse(404, "this node does not serve sync")
     body = request.get_data(cache=False)
     if len(body) > 2 * protocol.MAX_CHUNK_BYTES:
         return refuse(413, "the chunk is larger than the hub takes")
@@ -114,8 +118,6 @@ def pull():
     """The next chunk of events of the node's site that it lacks (with the certificates that
     prove their senders), and whether more are waiting."""
     db = get_db()
-    if not serves_sync(db):
-        return refuse(404, "this node does not serve sync")
     body = request.get_data(cache=False)
     if len(body) > MAX_REQUEST_BYTES:
         return refuse(413, "the pull request is too large")

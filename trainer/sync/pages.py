@@ -114,8 +114,6 @@ def export():
         return redirect(url_for("sync_pages.page"))
     try:
         made = service.export_for_hub(db, folder)
-    except service.Busy:
-        flash(_("A sync is running. Try again when it has finished."), "error")
     except OSError as error:
         flash(_("Cannot write to %(folder)s: %(reason)s", folder=folder,
                 reason=error.strerror or error), "error")
@@ -133,9 +131,6 @@ def _download(db):
         data = io.BytesIO()
         with tarfile.open(fileobj=data, mode="w") as archive:
             archive.add(made, arcname=made.name)
-    except service.Busy:
-        flash(_("A sync is running. Try again when it has finished."), "error")
-        return redirect(url_for("sync_pages.page"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     data.seek(0)
@@ -160,9 +155,6 @@ def import_():
                         folder=folder), "error")
                 return redirect(url_for("sync_pages.page"))
         reports = service.import_from(db, folder) if folder else []
-    except service.Busy:
-        flash(_("A sync is running. Try again when it has finished."), "error")
-        return redirect(url_for("sync_pages.page"))
     finally:
         if work:
             shutil.rmtree(work, ignore_errors=True)
@@ -178,6 +170,13 @@ def import_():
                 aside=done.quarantined), "error" if done.refused_chunks else "success")
         for reason in done.refused_chunks:
             flash(f"{report.bundle}: {reason}", "error")
+    return redirect(url_for("sync_pages.page"))
+
+
+@bp.errorhandler(service.Busy)
+def busy(_error):
+    """Another sync of this node holds the lock (the schedule, or the command line)."""
+    flash(_("A sync is running. Try again when it has finished."), "error")
     return redirect(url_for("sync_pages.page"))
 
 
