@@ -112,7 +112,6 @@ class Received:
     inserted: int = 0
     duplicates: int = 0  # held already, same hash: nothing to do
     quarantined: int = 0  # a different event where one is held: kept aside, shown
-    new_epoch: bool = False  # this node learnt it had lost some of its own history
 
 
 def receive(db: Database, events: list[Event], source: str) -> Received:
@@ -167,7 +166,7 @@ def receive(db: Database, events: list[Event], source: str) -> Received:
             _advance_vv(db, origin)
         if lost_history:
             _bump_epoch(db)
-    return Received(inserted, duplicates, quarantined, lost_history)
+    return Received(inserted, duplicates, quarantined)
 
 
 def _refusal(db: Database, event: Event, held, revoked: dict[str, dict],
