@@ -5,10 +5,9 @@ sends nothing twice. Real HTTP between three in-process nodes."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
-
-from dataclasses import replace
 
 from trainer import create_app, events
 from trainer.db import get_db

@@ -292,7 +292,7 @@ def _read_json(path: Path):
               help=_("Read the hub's answer from this file (by USB)."))
 def enrol(token, hub_url, write_request, read_answer):
     from .db import get_db
-    from .sync import client, enrolment
+    from .sync import client, enrolment, service
 
     if [bool(hub_url), bool(write_request), bool(read_answer)].count(True) != 1:
         raise Failure(_("Give one of --hub, --write-request or --read-answer."))
@@ -307,11 +307,9 @@ def enrol(token, hub_url, write_request, read_answer):
                              file=write_request))
                 return
             if hub_url:
-                answer = client.post_json(hub_url.rstrip("/") + "/sync/v1/enrol",
-                                          enrolment.request_for(db, token))
+                certificate = service.enrol_online(db, hub_url, token)
             else:
-                answer = _read_json(read_answer)
-            certificate = enrolment.store_answer(db, token, answer, hub_url or "")
+                certificate = enrolment.store_answer(db, token, _read_json(read_answer))
         except enrolment.EnrolmentRefused as error:
             raise Failure(str(error)) from None
         except client.HubUnreachable as error:

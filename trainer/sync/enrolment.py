@@ -18,8 +18,8 @@ import uuid
 
 from sqlite_utils import Database
 
-from ..db import immediate
 from .. import projections
+from ..db import immediate
 from ..events import all_events, canonical_json
 from ..i18n import lazy_text as _l
 from . import keys

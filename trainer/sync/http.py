@@ -90,11 +90,9 @@ def push():
     body = request.get_data(cache=False)
     if len(body) > 2 * protocol.MAX_CHUNK_BYTES:
         return refuse(413, "the chunk is larger than the hub takes")
-    sender = requests.signer(db, "POST", request.path, body, request.headers)
-    if sender is None:
-        return refuse(401, "the request is not signed by an enrolled node with a fresh nonce")
-    if not serves_site_of(db, sender):
-        return refuse(403, "this relay serves only the nodes of its own site")
+    sender, refused = signed_by(db, body)
+    if refused:
+        return refused
     try:
         batch = protocol.decode_chunk(body)
     except protocol.ChunkError as error:
@@ -121,11 +119,9 @@ def pull():
     body = request.get_data(cache=False)
     if len(body) > MAX_REQUEST_BYTES:
         return refuse(413, "the pull request is too large")
-    sender = requests.signer(db, "POST", request.path, body, request.headers)
-    if sender is None:
-        return refuse(401, "the request is not signed by an enrolled node with a fresh nonce")
-    if not serves_site_of(db, sender):
-        return refuse(403, "this relay serves only the nodes of its own site")
+    sender, refused = signed_by(db, body)
+    if refused:
+        return refused
     try:  # the body was read once, to check its signature
         asked = json.loads(body)
     except ValueError:
@@ -144,6 +140,18 @@ def pull():
                     "nonce": requests.new_nonce(db), "revocations": revocation.signed_list(db),
                     "certificates": [c for c in bundle.certificates_held(db)
                                      if c["body"]["node_id"] in nodes]})
+
+
+def signed_by(db, body: bytes) -> tuple[str | None, tuple | None]:
+    """The node that signed this request, or the refusal to answer with: not signed by an
+    enrolled node with a fresh nonce, or (on a relay) a node of another site."""
+    sender = requests.signer(db, "POST", request.path, body, request.headers)
+    if sender is None:
+        return None, refuse(401, "the request is not signed by an enrolled node with a fresh"
+                                 " nonce")
+    if not serves_site_of(db, sender):
+        return None, refuse(403, "this relay serves only the nodes of its own site")
+    return sender, None
 
 
 def serves_site_of(db, sender: str) -> bool:

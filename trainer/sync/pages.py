@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from .. import security
 from ..accounts import role_required
 from ..db import get_db
-from . import bundle, client, enrolment, service
+from . import client, enrolment, service
 
 bp = Blueprint("sync_pages", __name__, url_prefix="/coordinate/sync")
 MOUNT_POINTS = ("/media/*/*", "/media/*", "/run/media/*/*", "/mnt/*")
@@ -89,9 +89,7 @@ def enrol():
         flash(_("Give the hub's address, starting with http:// or https://."), "error")
         return redirect(url_for("sync_pages.page"))
     try:
-        answer = client.post_json(hub_url.rstrip("/") + "/sync/v1/enrol",
-                                  enrolment.request_for(db, token))
-        certificate = enrolment.store_answer(db, token, answer, hub_url)
+        certificate = service.enrol_online(db, hub_url, token)
     except (enrolment.EnrolmentRefused, client.HubUnreachable) as error:
         flash(_("The box is not enrolled: %(reason)s", reason=error), "error")
         return redirect(url_for("sync_pages.page"))

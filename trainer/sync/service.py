@@ -47,6 +47,14 @@ def sync_lock(db: Database):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def enrol_online(db: Database, hub_url: str, token: str) -> dict:
+    """Enrol with the hub at `hub_url` with a token it made; returns the certificate it
+    signed. Raises enrolment.EnrolmentRefused or client.HubUnreachable."""
+    answer = client.post_json(hub_url.rstrip("/") + "/sync/v1/enrol",
+                              enrolment.request_for(db, token))
+    return enrolment.store_answer(db, token, answer, hub_url)
+
+
 def sync_now(db: Database, hub_url: str | None = None, progress=None) -> tuple[str, dict]:
     """Send the hub what it lacks, then take what the hub holds of this box's site and the box
     lacks; returns the hub's address and the totals. `progress(totals)` hears after each
