@@ -50,14 +50,14 @@ def sticks() -> list[str]:
 @role_required("coordinator")
 def page():
     db = get_db()
-    status = schedule().status
+    recent = service.recent_syncs(db, 50)  # the table shows 10; the last success may be older
     return render_template(
-        "coordinate/sync.html", hub=enrolment.enrolled(db), status=status,
+        "coordinate/sync.html", hub=enrolment.enrolled(db), status=schedule().status,
         role=db.execute("SELECT role FROM node WHERE id = 1").fetchone()[0],
-        pending=service.pending(db), recent=service.recent_syncs(db), sticks=sticks(),
+        pending=service.pending(db), recent=recent[:10], sticks=sticks(),
         clock_hours=_clock_hours(service.clock_offset_ms(db)),
-        last_ok=next((item for item in service.recent_syncs(db, 50)
-                      if item["ok"] and item["way"] == "online"), None))
+        last_ok=next((item for item in recent if item["ok"] and item["way"] == "online"),
+                     None))
 
 
 def _clock_hours(offset_ms: int | None) -> float | None:
