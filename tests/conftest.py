@@ -103,8 +103,15 @@ class LiveServer:
         self.thread.start()
 
     def stop(self):
-        self.server.close()
+        """Close every socket from the server's own loop thread (a close from this thread
+        races the loop's select, which then fails on a closed descriptor), then stop the
+        workers."""
+        from waitress import wasyncore
+
+        server = self.server
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
         self.thread.join(timeout=5)
+        server.task_dispatcher.shutdown()
 
 
 @pytest.fixture
