@@ -354,3 +354,25 @@ def m015_origin_clocks(db: Database) -> None:
         END;
         """
     )
+
+
+@MIGRATIONS()
+def m016_course_packages(db: Database) -> None:
+    """Course packages from the hub: every version a node holds (a hub, those it published),
+    the version of each course a node runs from them, and the versions every node reports
+    it runs (a projection of `courses_running` events)."""
+    db.executescript(
+        """
+        CREATE TABLE content_package (
+            course_id TEXT NOT NULL, version TEXT NOT NULL, body TEXT NOT NULL,
+            signature TEXT NOT NULL, received_at INTEGER NOT NULL,
+            PRIMARY KEY (course_id, version)
+        );
+        CREATE TABLE content_active (
+            course_id TEXT PRIMARY KEY, version TEXT NOT NULL, switched_at INTEGER NOT NULL
+        );
+        CREATE TABLE courses_running (
+            node_id TEXT PRIMARY KEY, courses TEXT NOT NULL, hlc INTEGER NOT NULL
+        );
+        """
+    )
