@@ -22,6 +22,7 @@ class Fate:
 
     cut: str | None = None
     fraction: float = 0.0
+    after: int | None = None  # cut after this many body bytes instead of a fraction
 
 
 PASS = Fate()
@@ -209,6 +210,8 @@ class FaultProxy:
         fate = connection.fate
         if fate.cut != direction:
             return float("inf")
+        if fate.after is not None:
+            return head_length(head) + fate.after
         return head_length(head) + int(fate.fraction * (body_length(head) or 0))
 
     def _cut(self, connection, direction, sink, data, limit, head) -> None:

@@ -29,6 +29,9 @@ def create_app(config: dict | None = None) -> Flask:
         templating,
     )
     from . import config as settings
+    from .content import http as content_http
+    from .content import packages
+    from .content import pages as content_pages
     from .courses.library import CourseLibrary
     from .sync import http as sync_http
     from .sync import pages as sync_pages
@@ -49,12 +52,15 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.extensions["trainer"] = SimpleNamespace()
     db.init_app(app)
+    pool, home = app.extensions["trainer"].pool, Path(app.instance_path)
     app.extensions["trainer"].library = CourseLibrary(
         Path(app.config["COURSES_DIR"]), app.config["COURSE_RELOAD_SECONDS"],
         url_for_media=learn.media_url,
+        installed=lambda: packages.installed_folders(pool.get(), home),
     )
     for module in (templating, i18n, security, compression, errors, auth, learn, teach,
-                   coordinate, hub, status, search, sync_http, sync_pages):
+                   coordinate, hub, status, search, sync_http, sync_pages, content_http,
+                   content_pages):
         module.init_app(app)
     templating.load_macros(app)
     return app

@@ -330,13 +330,14 @@ def sync_group(context, hub_url):
 
 
 def _sync_online(hub_url: str | None) -> None:
+    from .content import fetch
     from .db import get_db
     from .sync import client, service
 
     app = make_app()
     with app.app_context():
         try:
-            url, sent = service.sync_now(get_db(), hub_url)
+            url, sent = service.sync_now(get_db(), hub_url, courses=fetch.of_app(app))
         except service.NotEnrolled:
             raise Failure(_("This box is not enrolled with a hub yet (see trainer enrol), or "
                             "give the hub's address with --hub.")) from None
@@ -348,6 +349,8 @@ def _sync_online(hub_url: str | None) -> None:
     click.echo(_("Synced with %(hub)s: %(new)d events sent, %(known)d the hub had already.",
                  hub=url, new=sent["inserted"], known=sent["duplicates"]))
     click.echo(_("Events received from the hub: %(count)d.", count=sent["pulled"]))
+    for installed in sent["installed"]:
+        click.echo(_("Course updated: %(course)s.", course=installed))
 
 
 _BUSY = _l("Another sync of this node is running; try again when it has finished.")
@@ -357,13 +360,14 @@ _BUSY = _l("Another sync of this node is running; try again when it has finished
                                      "what the hub lacks, as far as its receipts there say."))
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 def sync_export(folder):
+    from .content import fetch
     from .db import get_db
     from .sync import bundle, service
 
     app = make_app()
     with app.app_context():
         try:
-            made = service.export_for_hub(get_db(), folder)
+            made = service.export_for_hub(get_db(), folder, fetch.of_app(app))
         except service.Busy:
             raise Failure(_BUSY) from None
         except OSError as error:
@@ -402,6 +406,106 @@ def sync_import(path):
             click.echo(f"{report.bundle}/{reason}", err=True)
         refused += bool(done.refused_chunks)
     sys.exit(1 if refused else 0)
+
+
+@cli.group("content", help=_("Course packages: publish a course on the hub, carry it on a "
+                               "USB stick, install it on a box."))
+def content():
+    pass
+
+
+@content.command("publish", help=_("On the hub: publish a course folder as a new version, "
+                                   "signed, for every box. It is checked first."))
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def content_publish(folder):
+    from .content import packages
+    from .db import get_db
+    from .sync.http import is_hub
+
+    app = make_app()
+    with app.app_context():
+        db = get_db()
+        if not is_hub(db):
+            raise Failure(_("Only the hub publishes courses (see trainer init --hub)."))
+        try:
+            signed, new = packages.publish(db, Path(app.instance_path), folder)
+        except packages.PublishRefused as error:
+            for problem in error.problems:
+                click.echo(str(problem), err=True)
+            raise Failure(_("Not published: %(reason)s", reason=error)) from None
+    click.echo(_("Published %(course)s %(version)s (%(count)d files).", course=signed.course_id,
+                 version=signed.version, count=len(signed.body["files"])) if new else
+               _("%(course)s %(version)s was published already, with the same files.",
+                 course=signed.course_id, version=signed.version))
+
+
+@content.command("list", help=_("List the course packages this node holds, and the version "
+                                "of each course it runs."))
+def content_list():
+    from .content import fetch, packages
+    from .db import get_db
+
+    app = make_app()
+    with app.app_context():
+        held = packages.held(get_db())
+        running = fetch.of_app(app).running()
+    for course_id, version in sorted(running.items()):
+        click.echo(_("%(course)s runs %(version)s", course=course_id, version=version))
+    for signed in held:
+        click.echo(_("package %(course)s %(version)s (%(count)d files)", course=signed.course_id,
+                     version=signed.version, count=len(signed.body["files"])))
+
+
+@content.command("export", help=_("Write course packages to a folder (a USB stick): the "
+                                  "newest of each course, or of the courses named."))
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--course", "course_ids", multiple=True, help=_("Only this course (repeatable)."))
+def content_export(folder, course_ids):
+    from .content import pack, packages
+    from .db import get_db
+
+    app = make_app()
+    with app.app_context():
+        newest = packages.newest(get_db())
+        unknown = sorted(set(course_ids) - set(newest))
+        if unknown:
+            raise Failure(_("No package of %(courses)s is held here.",
+                            courses=", ".join(unknown)))
+        chosen = [p for course_id, p in sorted(newest.items())
+                  if not course_ids or course_id in course_ids]
+        if not chosen:
+            raise Failure(_("This node holds no course package to export."))
+        try:
+            made = pack.write(Path(app.instance_path), folder, chosen)
+        except OSError as error:
+            raise Failure(_("Cannot write to %(folder)s: %(reason)s", folder=folder,
+                            reason=error.strerror or error)) from None
+    for signed in chosen:
+        click.echo(_("Wrote %(course)s %(version)s to %(folder)s.", course=signed.course_id,
+                     version=signed.version, folder=made))
+
+
+@content.command("import", help=_("Install the newer course packages found at PATH (a USB "
+                                  "stick, a trainer-content folder or one package file)."))
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def content_import(path):
+    from .content import fetch, pack
+    from .db import get_db
+
+    app = make_app()
+    with app.app_context():
+        courses = fetch.of_app(app)
+        done = pack.import_packs(get_db(), courses.home, path, courses.running)
+    if not done.reports:
+        raise Failure(_("No course package was found at %(path)s.", path=path))
+    for report in done.reports:
+        if report.installed:
+            click.echo(_("Installed %(package)s.", package=report.name))
+        else:
+            click.echo(_("%(package)s not installed: %(reason)s", package=report.name,
+                         reason=report.message), err=True)
+    if any(report.refused for report in done.reports):
+        sys.exit(1)
 
 
 @cli.command("import-gift", help=_("Turn a Moodle GIFT or Aiken file into native ```quiz "
@@ -580,6 +684,9 @@ def users_list(as_json):
     for user in people:
         status = "" if user.active else "  " + _("(deactivated)")
         click.echo(f"{user.role:<12} {user.username:<24} {user.display_name}{status}")
+
+
+
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from sqlite_utils import Database
 
 TABLES = ("lww", "users", "groups", "signins", "lesson_progress", "answers", "signoffs",
-          "completions")
+          "completions", "courses_running")
 USER_FIELDS = ("username", "display_name", "role", "password_hash", "active", "group_id",
                "language")
 FOLDS: dict[str, Callable] = {}
@@ -179,3 +179,13 @@ def _course_completed(db: Database, event) -> None:
     db.execute("INSERT OR IGNORE INTO completions (event_id, user_id, course_id, course_version,"
                " hlc) VALUES (?, ?, ?, ?, ?)",
                [event.event_id, p["user_id"], p["course_id"], p["course_version"], event.hlc])
+
+
+@fold("courses_running")
+def _courses_running(db: Database, event) -> None:
+    """Which version of each course a node runs: its latest report wins."""
+    db.execute("INSERT INTO courses_running (node_id, courses, hlc) VALUES (?, ?, ?)"
+               " ON CONFLICT (node_id) DO UPDATE SET courses = excluded.courses, hlc ="
+               " excluded.hlc WHERE excluded.hlc > courses_running.hlc",
+               [event.origin.split("/", 1)[0], json.dumps(event.payload["courses"]),
+                event.hlc])

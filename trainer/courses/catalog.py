@@ -48,7 +48,31 @@ def course_folders(courses_dir: Path) -> list[Path]:
                   if p.is_dir() and not p.name.startswith((".", "_")))
 
 
-def load_catalog(courses_dir: Path) -> Catalog:
+def load_catalog(courses_dir: Path, installed: list[Path] = ()) -> Catalog:
+    """Every course in `courses_dir`, and the `installed` course folders (versions from the
+    hub's packages): an installed version replaces the folder's course of the same id unless
+    the folder holds a newer version."""
+    catalog = _load_folder(courses_dir)
+    for folder in installed:
+        course = load_course(folder, catalog.problems)
+        if course is None:
+            continue
+        there = catalog.courses.get(course.id)
+        if there is None or not newer_version(there.version, course.version):
+            catalog.courses[course.id] = course
+    return catalog
+
+
+def newer_version(version: str, than: str) -> bool:
+    from ..content.package import PackageError, version_key
+
+    try:
+        return version_key(version) > version_key(than)
+    except PackageError:
+        return False
+
+
+def _load_folder(courses_dir: Path) -> Catalog:
     catalog = Catalog()
     if not courses_dir.is_dir():
         catalog.problems.error(courses_dir, 1, 1, "C000", _l(

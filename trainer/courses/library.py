@@ -47,15 +47,18 @@ def tree_fingerprint(root: Path) -> tuple:
 class CourseLibrary:
     """Holds the catalog; checks the folder for changes at most once per `interval` seconds."""
 
-    def __init__(self, courses_dir: Path, interval: float, url_for_media):
+    def __init__(self, courses_dir: Path, interval: float, url_for_media, installed=None):
         self.courses_dir = Path(courses_dir)
         self.interval = interval
         self.url_for_media = url_for_media  # (course, path relative to its media/) -> URL
+        # () -> the course folders of versions installed from the hub's packages: they never
+        # change once made, so their names are all a reload needs to compare.
+        self.installed = installed or (lambda: [])
         self._lock = threading.Lock()  # one reload at a time
         self._renders_lock = threading.Lock()  # never waits for a reload
         self._renders: OrderedDict[tuple, RenderedLesson] = OrderedDict()
-        self._fingerprint = tree_fingerprint(self.courses_dir)
-        self._catalog = load_catalog(self.courses_dir)
+        self._fingerprint = self.fingerprint()
+        self._catalog = load_catalog(self.courses_dir, self._fingerprint[1])
         self._checked = time.monotonic()
         self._listeners: list = []  # called after each reload (search re-indexes)
 
@@ -74,12 +77,20 @@ class CourseLibrary:
 
     def _reload_if_changed(self) -> None:
         self._checked = time.monotonic()
-        fingerprint = tree_fingerprint(self.courses_dir)
+        fingerprint = self.fingerprint()
         if fingerprint != self._fingerprint:
-            self._catalog = load_catalog(self.courses_dir)
+            self._catalog = load_catalog(self.courses_dir, fingerprint[1])
             self._fingerprint = fingerprint
             for listener in self._listeners:
                 listener()
+
+    def fingerprint(self) -> tuple:
+        return tree_fingerprint(self.courses_dir), tuple(self.installed())
+
+    def reload_now(self) -> None:
+        """Look for changes at once (after a switch of version), not at the next period."""
+        with self._lock:
+            self._reload_if_changed()
 
     def memo(self, key: tuple, make):
         """The value made for `key`, made once; the oldest of many entries are forgotten."""

@@ -107,11 +107,12 @@ def ahead(items, depth: int = 2):
         worker.join()
 
 
-def pull(hub_url: str, node_id: str, seed_hex: str, nonce: str, vv, take, sign) -> int:
+def pull(hub_url: str, node_id: str, seed_hex: str, nonce: str, vv, take,
+         sign) -> tuple[int, str]:
     """Fetch, chunk by chunk, the events of this node's site that it lacks: `vv()` says what
     it holds now (and what was sent already: each pull asks past the one before, so it never
     loops), `take(answer)` stores the answer's chunk and says how many events were new.
-    Stops when the hub has no more."""
+    Stops when the hub has no more; returns how many were new, and the next nonce."""
     base = hub_url.rstrip("/") + "/sync/v1"
     taken = 0
     while True:
@@ -124,4 +125,4 @@ def pull(hub_url: str, node_id: str, seed_hex: str, nonce: str, vv, take, sign) 
         new = take(answer) if answer["chunk"] else 0
         taken += new
         if not answer["more"] or not answer["chunk"]:
-            return taken
+            return taken, nonce

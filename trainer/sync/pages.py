@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 
 from .. import security
 from ..accounts import role_required
+from ..content import fetch
 from ..db import get_db
 from . import client, enrolment, service
 
@@ -111,7 +112,7 @@ def export():
                 folder=folder), "error")
         return redirect(url_for("sync_pages.page"))
     try:
-        made = service.export_for_hub(db, folder)
+        made = service.export_for_hub(db, folder, fetch.of_app(current_app))
     except OSError as error:
         flash(_("Cannot write to %(folder)s: %(reason)s", folder=folder,
                 reason=error.strerror or error), "error")
@@ -125,7 +126,7 @@ def _download(db):
     """The bundle as one .tar file, for a stick in another device."""
     work = Path(tempfile.mkdtemp(prefix="bundle-", dir=current_app.instance_path))
     try:
-        made = service.export_for_hub(db, work)
+        made = service.export_for_hub(db, work, fetch.of_app(current_app))
         data = io.BytesIO()
         with tarfile.open(fileobj=data, mode="w") as archive:
             archive.add(made, arcname=made.name)
@@ -145,7 +146,7 @@ def import_():
     try:
         if upload and upload.filename:
             work = Path(tempfile.mkdtemp(prefix="upload-", dir=current_app.instance_path))
-            folder = _unpack(upload.stream, work)
+            folder = unpack(upload.stream, work)
         else:
             folder = Path(request.form.get("folder", "").strip() or "/nonexistent")
             if not folder.is_absolute() or not folder.is_dir():
@@ -178,7 +179,7 @@ def busy(_error):
     return redirect(url_for("sync_pages.page"))
 
 
-def _unpack(stream, work: Path) -> Path | None:
+def unpack(stream, work: Path) -> Path | None:
     """An uploaded .tar of bundles, unpacked safely (no links, no paths outside); None when
     it is not a tar file."""
     try:

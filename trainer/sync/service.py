@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from .. import clock, events
+from ..content import fetch, packages
 from ..db import immediate, open_database
 from . import bundle, client, enrolment, protocol, requests, revocation
 
@@ -55,19 +56,22 @@ def enrol_online(db: Database, hub_url: str, token: str) -> dict:
     return enrolment.store_answer(db, token, answer, hub_url)
 
 
-def sync_now(db: Database, hub_url: str | None = None, progress=None) -> tuple[str, dict]:
+def sync_now(db: Database, hub_url: str | None = None, progress=None,
+             courses: fetch.Courses | None = None) -> tuple[str, dict]:
     """Send the hub what it lacks, then take what the hub holds of this box's site and the box
-    lacks; returns the hub's address and the totals. `progress(totals)` hears after each
-    chunk. Raises NotEnrolled, Busy, or client.HubUnreachable when the hub refused or did not
-    answer. Every try is written in the sync log, for the coordinator's page."""
+    lacks, then (given the node's `courses`) the newer course packages; returns the hub's
+    address and the totals. `progress(totals)` hears after each chunk. Raises NotEnrolled,
+    Busy, or client.HubUnreachable when the hub refused or did not answer (or a course
+    update could not be had). Every try is written in the sync log, for the coordinator's
+    page."""
     hub = enrolment.enrolled(db)
     url = hub_url or (hub or {}).get("url")
     if hub is None or not url:
         raise NotEnrolled()
     with sync_lock(db):
-        totals = {"chunks": 0, "inserted": 0, "duplicates": 0, "pulled": 0}
+        totals = {"chunks": 0, "inserted": 0, "duplicates": 0, "pulled": 0, "installed": []}
         try:
-            _sync(db, url, hub, totals, progress or (lambda totals: None))
+            _sync(db, url, hub, totals, progress or (lambda totals: None), courses)
         except Exception as error:
             log_sync(db, "online", url, False, totals["inserted"], totals["pulled"],
                      _describe(error))
@@ -83,7 +87,8 @@ def _describe(error: Exception) -> str:
     return str(error) or type(error).__name__
 
 
-def _sync(db: Database, url: str, hub: dict, totals: dict, progress) -> None:
+def _sync(db: Database, url: str, hub: dict, totals: dict, progress,
+          courses: fetch.Courses | None) -> None:
     node_id, seed = db.execute("SELECT node_id, signing_key FROM node").fetchone()
     own = db.execute("SELECT certificate, signature FROM hub WHERE id = 1").fetchone()
     answer = client.hello(url, {
@@ -95,6 +100,7 @@ def _sync(db: Database, url: str, hub: dict, totals: dict, progress) -> None:
     forked = events.notice_peer_heads(db, answer.get("heads"))
     events.notice_peer_vv(db, hub_vv)
     remember_hub_vv(db, hub_vv)
+    holds = {"vv": hub_vv}  # what the hub holds, as its last answer said
     # What the hub accepts from this node: events of nodes it knows (of this node's site).
     accepted = answer.get("accepts")
     accepted = set(map(str, accepted)) | {node_id} if isinstance(accepted, list) else None
@@ -102,7 +108,8 @@ def _sync(db: Database, url: str, hub: dict, totals: dict, progress) -> None:
         remember(db, "hub_clock_offset_ms", clock.now_ms() - answer["time"])
 
     def acknowledged(reply: dict) -> None:
-        remember_hub_vv(db, bundle.vector(reply["vv"]))
+        holds["vv"] = bundle.vector(reply["vv"])
+        remember_hub_vv(db, holds["vv"])
         totals["chunks"] += 1
         totals["inserted"] += reply["inserted"]
         totals["duplicates"] += reply["duplicates"]
@@ -140,18 +147,31 @@ def _sync(db: Database, url: str, hub: dict, totals: dict, progress) -> None:
         ours = events.version_vector(db)
         return {o: max(ours.get(o, 0), seen.get(o, 0)) for o in ours.keys() | seen.keys()}
 
+    if courses is not None:  # which version of each course runs here, if that changed
+        packages.report_running(db, courses.running())
     pushed = client.push(url, node_id, seed, hub_vv, answer["nonce"], chunks_for,
                          requests.sign, acknowledged)
-    client.pull(url, node_id, seed, pushed["nonce"], asked, take, requests.sign)
+    _, nonce = client.pull(url, node_id, seed, pushed["nonce"], asked, take, requests.sign)
+    if courses is None:
+        return
+    # Course updates come last, so a slow download never holds results back; what a switch
+    # of version wrote (the event telling which versions run) goes up at once.
+    totals["installed"], nonce = fetch.update(db, url, node_id, seed, nonce, courses)
+    if totals["installed"]:
+        client.push(url, node_id, seed, holds["vv"], nonce, chunks_for, requests.sign,
+                    acknowledged)
 
 
-def export_for_hub(db: Database, folder: Path) -> Path:
+def export_for_hub(db: Database, folder: Path, courses: fetch.Courses | None = None) -> Path:
     """Write a bundle into `folder` (a stick) of what the hub lacks, as far as the newest
     receipts there (or the last online sync) say; returns the bundle's folder. OSError when
-    the folder cannot be written."""
+    the folder cannot be written. Given the node's `courses`, the bundle also tells which
+    version of each course runs here."""
     hub = enrolment.enrolled(db)
     folder = Path(folder)
     with sync_lock(db):
+        if courses is not None:
+            packages.report_running(db, courses.running())
         folder.mkdir(parents=True, exist_ok=True)
         known = bundle.receipt_from(db, folder, hub["hub_id"]) if hub else None
         own, _ = events.origin_of(db)
@@ -299,7 +319,8 @@ class Schedule:
             self.status.progress = {}
             try:
                 with self.app.app_context():
-                    sync_now(get_db(), progress=self._progressed)
+                    sync_now(get_db(), progress=self._progressed,
+                             courses=fetch.of_app(self.app))
                 self.status.last_success, self.status.last_error = time.time(), ""
                 wait = next_wait(wait, True)
             except NotEnrolled:
