@@ -5,8 +5,12 @@ once, carried on a USB stick, never downgraded; progress carries across versions
 from __future__ import annotations
 
 import json
+import random
+import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -16,7 +20,7 @@ from trainer.content.store import Store
 from trainer.db import get_db
 from trainer.sync import client
 
-from .conftest import LiveServer, add_user, html, post_form, sign_in
+from .conftest import LiveServer, add_user, sign_in
 from .content_network import Network, environment, new_version, random_bytes
 from .faultproxy import PASS, Fate, FaultProxy
 
@@ -245,10 +249,6 @@ def test_the_switch_is_one_transaction(net, monkeypatch):
 def test_killing_the_box_during_the_switch_leaves_one_whole_version(net, tmp_path):
     """SIGKILL an import at many moments: every time the box runs one whole version, and
     the version it runs, the event telling the hub and the folder on disk agree."""
-    import random
-    import signal
-    import time
-
     stick = tmp_path / "stick"
     publish(net, "1.1.0", lesson_text="New in 1.1.0.", media=random_bytes(2_000_000, seed=4))
     cli(net.hub, "content", "export", str(stick))
@@ -264,7 +264,7 @@ def test_killing_the_box_during_the_switch_leaves_one_whole_version(net, tmp_pat
         return db.execute("SELECT count(*) FROM event WHERE type = 'courses_running'"
                           ).fetchone()[0]
 
-    for attempt in range(12):
+    for _attempt in range(12):
         with net.box.app_context():
             db = get_db()
             db.execute("DELETE FROM content_active")
@@ -272,8 +272,6 @@ def test_killing_the_box_during_the_switch_leaves_one_whole_version(net, tmp_pat
             db.conn.commit()
             packages.report_running(db, net.running(net.box))  # back on 1.0.0, told so
             told_before = reports(db)
-        import shutil
-
         shutil.rmtree(store.root, ignore_errors=True)
         process = subprocess.Popen([sys.executable, "-m", "trainer", "content", "import",
                                     str(stick)], env=environment(net.box),
