@@ -293,3 +293,26 @@ def test_killing_the_box_during_the_switch_leaves_one_whole_version(net, tmp_pat
     finished = cli(net.box, "content", "import", str(stick))
     assert finished.returncode == 0
     assert net.running(net.box)["basics"] == "1.1.0"
+
+
+def test_a_relay_passes_course_updates_on_to_the_boxes_of_its_site(net):
+    from .test_bundles import enrol
+
+    relay = net.node("relay")
+    enrol(net.hub, relay, "relay")
+    server = LiveServer(relay)
+    try:
+        publish(net, "1.1.0", lesson_text="Carried by the relay.")
+        assert net.sync(relay, net.url)["installed"] == ["basics 1.1.0"]
+        assert net.sync(net.box, server.url)["installed"] == ["basics 1.1.0"]
+        assert "Carried by the relay." in lesson_page(net.box)
+        net.sync(relay, net.url)  # the box's report reaches the hub through the relay
+        box_id = net.box.extensions["trainer"].pool.get().execute(
+            "SELECT node_id FROM node").fetchone()[0]
+        with net.hub.app_context():
+            assert packages.running_by_node(get_db())[box_id]["basics"] == "1.1.0"
+    finally:
+        server.stop()
+        relay.extensions["trainer"].sync.stop()
+        relay.extensions["trainer"].search.close()
+        relay.extensions["trainer"].pool.close()
