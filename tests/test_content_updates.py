@@ -316,3 +316,22 @@ def test_a_relay_passes_course_updates_on_to_the_boxes_of_its_site(net):
         relay.extensions["trainer"].sync.stop()
         relay.extensions["trainer"].search.close()
         relay.extensions["trainer"].pool.close()
+
+
+def test_an_import_waits_for_no_one_and_clears_what_a_power_cut_left(net, tmp_path):
+    from trainer.sync import service
+
+    stick = tmp_path / "stick"
+    publish(net, "1.1.0")
+    cli(net.hub, "content", "export", str(stick))
+    with net.box.app_context(), service.sync_lock(get_db()):
+        busy = cli(net.box, "content", "import", str(stick))
+    assert busy.returncode == 1 and "Another sync of this node is running" in busy.stderr
+    assert net.running(net.box)["basics"] == "1.0.0"
+    leftover = Store(net.box.instance_path).folder("basics", "1.1.0").with_name(
+        ".staging-1.1.0-dead")
+    (leftover / "media").mkdir(parents=True)
+    done = cli(net.box, "content", "import", str(stick))
+    assert done.returncode == 0, done.stderr
+    assert not leftover.exists()
+    assert net.running(net.box)["basics"] == "1.1.0"

@@ -491,11 +491,15 @@ def content_export(folder, course_ids):
 def content_import(path):
     from .content import fetch, pack
     from .db import get_db
+    from .sync.service import Busy
 
     app = make_app()
     with app.app_context():
         courses = fetch.of_app(app)
-        done = pack.import_packs(get_db(), courses.home, path, courses.running)
+        try:
+            done = pack.import_packs(get_db(), courses.home, path, courses.running)
+        except Busy:
+            raise Failure(_BUSY) from None
     if not done.reports:
         raise Failure(_("No course package was found at %(path)s.", path=path))
     for report in done.reports:

@@ -77,7 +77,15 @@ def packs_in(path: Path) -> list[Path]:
 def import_packs(db: Database, home: Path, path: Path, running) -> PackImport:
     """Install every newer package found at `path`, each checked against the hub's key and
     every file against its hash; a package that is not newer, or damaged, is reported and
-    changes nothing. `running()` gives {course_id: version} as it runs now."""
+    changes nothing. `running()` gives {course_id: version} as it runs now. One at a time
+    with syncs of this node (sync.service.Busy otherwise)."""
+    from ..sync.service import sync_lock
+
+    with sync_lock(db):
+        return _import(db, home, path, running)
+
+
+def _import(db: Database, home: Path, path: Path, running) -> PackImport:
     result, store = PackImport(), Store(home)
     for found in packs_in(path):
         report = PackReport(found.stem)

@@ -155,9 +155,10 @@ def install(db: Database, home: Path, signed: Signed, running: dict[str, str]) -
     """Switch to the package's version, every file being held and checked: the folder is
     made whole first, then one transaction records the package, the version that runs and
     the event that tells the hub. `running` is what runs now ({course_id: version}); a
-    version that is not newer is refused."""
+    version that is not newer is refused. The caller holds the node's sync lock."""
     must_be_newer(signed, running)
     store = Store(home)
+    store.clear_staging()  # what a power cut left half-made (installs run one at a time)
     missing = store.missing(signed.body["files"])
     if missing:
         raise InstallRefused(f"{signed.course_id} {signed.version}: {len(missing)} files are"

@@ -30,6 +30,7 @@ from ..db import get_db
 from ..sync import dashboard
 from ..sync.http import is_hub
 from ..sync.pages import LARGEST_UPLOAD, sticks, unpack
+from ..sync.service import Busy
 from . import fetch, pack, packages
 
 bp = Blueprint("content_pages", __name__, url_prefix="/coordinate/courses")
@@ -137,6 +138,13 @@ def import_():
                     reason=report.message), "error")
     if done and done.installed:
         courses.changed()
+    return redirect(url_for("content_pages.page"))
+
+
+@bp.errorhandler(Busy)
+def busy(_error):
+    """A sync of this node is running (it may be installing an update itself)."""
+    flash(_("A sync is running. Try again when it has finished."), "error")
     return redirect(url_for("content_pages.page"))
 
 
