@@ -40,8 +40,8 @@ def of_app(app) -> Courses:
                    library.reload_now)
 
 
-def update(db: Database, url: str, node_id: str, seed: str, nonce: str, courses: Courses,
-           progress=lambda done: None) -> tuple[list[str], str]:
+def update(db: Database, url: str, node_id: str, seed: str, nonce: str,
+           courses: Courses) -> tuple[list[str], str]:
     """Install every newer package the hub offers; returns what was installed ("course
     version") and the next nonce. Raises client.HubUnreachable when the hub did not answer
     or a file could not be had whole, and packages.InstallRefused for a package not signed
@@ -61,11 +61,10 @@ def update(db: Database, url: str, node_id: str, seed: str, nonce: str, courses:
         except packages.InstallRefused as error:
             raise client.HubUnreachable(f"a course package was refused: {error}") from None
         running = courses.running()
-        if not packages.wanted(db, signed, running):
+        if not packages.wanted(signed, running):
             continue
         for wanted in store.missing(signed.body["files"]):
             download(url, answer.get("ticket", ""), wanted, store)
-            progress(signed)
         packages.install(db, courses.home, signed, running)
         installed.append(f"{signed.course_id} {signed.version}")
         courses.changed()

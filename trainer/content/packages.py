@@ -139,7 +139,7 @@ def verified(db: Database, item: object) -> Signed:
     return Signed(body, signature)
 
 
-def wanted(db: Database, signed: Signed, running: dict[str, str]) -> bool:
+def wanted(signed: Signed, running: dict[str, str]) -> bool:
     """Whether this node should install the package: newer than the version it runs."""
     return package.newer(signed.version, running.get(signed.course_id))
 
