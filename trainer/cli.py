@@ -693,6 +693,11 @@ def users_list(as_json):
 
 
 
+from .xapi.commands import export_xapi  # noqa: E402 - commands kept in their package
+
+cli.add_command(export_xapi)
+
+
 def main() -> None:
     try:
         cli(prog_name="trainer")

@@ -34,6 +34,8 @@ SETTINGS = [
     Setting("SIGNIN_MAX_FAILURES_PER_ADDRESS", 30, "Failed sign-ins allowed per address."),
     Setting("SIGNIN_WINDOW_SECONDS", 300, "The window, in seconds, of the sign-in limits."),
     Setting("SESSION_DAYS", 30, "Days a sign-in lasts before the learner signs in again."),
+    Setting("XAPI_BASE", "https://trainer.invalid", "IRI base of xAPI statements: accounts' "
+            "homePage <base>/nodes/<node id>, activities <base>/courses/<course>/…"),
 ]
 BY_KEY = {s.key: s for s in SETTINGS}
 INSTANCE_FILE = "config.toml"

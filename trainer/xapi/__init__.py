@@ -1,0 +1,1 @@
+"""xAPI: events as statements, exported as NDJSON or forwarded to a Learning Record Store."""
