@@ -93,6 +93,8 @@ def test_an_empty_instance_exports_nothing(tmp_path):
     assert result.returncode == 0 and result.stdout == ""
 
 
-def test_export_xapi_has_help(tmp_path):
-    result = run("export-xapi", "--help", home=tmp_path / "home")
+@pytest.mark.parametrize("command", [["export-xapi"], ["xapi"], ["xapi", "forward"],
+                                     ["xapi", "status"]])
+def test_the_xapi_commands_have_help(tmp_path, command):
+    result = run(*command, "--help", home=tmp_path / "home")
     assert result.returncode == 0 and "Usage:" in result.stdout

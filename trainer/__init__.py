@@ -35,6 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .courses.library import CourseLibrary
     from .sync import http as sync_http
     from .sync import pages as sync_pages
+    from .xapi import pages as xapi_pages
 
     values = settings.resolve(config)
     app = Flask(__name__, instance_path=values["TRAINER_HOME"], instance_relative_config=True)
@@ -60,7 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     for module in (templating, i18n, security, compression, errors, auth, learn, teach,
                    coordinate, hub, status, search, sync_http, sync_pages, content_http,
-                   content_pages):
+                   content_pages, xapi_pages):
         module.init_app(app)
     templating.load_macros(app)
     return app

@@ -690,12 +690,10 @@ def users_list(as_json):
         click.echo(f"{user.role:<12} {user.username:<24} {user.display_name}{status}")
 
 
-
-
-
-from .xapi.commands import export_xapi  # noqa: E402 - commands kept in their package
+from .xapi.commands import export_xapi, xapi  # noqa: E402 - commands kept in their package
 
 cli.add_command(export_xapi)
+cli.add_command(xapi)
 
 
 def main() -> None:

@@ -36,6 +36,11 @@ SETTINGS = [
     Setting("SESSION_DAYS", 30, "Days a sign-in lasts before the learner signs in again."),
     Setting("XAPI_BASE", "https://trainer.invalid", "IRI base of xAPI statements: accounts' "
             "homePage <base>/nodes/<node id>, activities <base>/courses/<course>/…"),
+    Setting("LRS_URL", "", "xAPI endpoint of a Learning Record Store the hub forwards "
+            "statements to (its /statements resource is under it); empty: none."),
+    Setting("LRS_USERNAME", "", "Basic authentication username at the LRS."),
+    Setting("LRS_PASSWORD", "", "Basic authentication password at the LRS (never shown)."),
+    Setting("LRS_BATCH_SIZE", 50, "Statements posted to the LRS in one request."),
 ]
 BY_KEY = {s.key: s for s in SETTINGS}
 INSTANCE_FILE = "config.toml"

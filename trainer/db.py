@@ -376,3 +376,31 @@ def m016_course_packages(db: Database) -> None:
         );
         """
     )
+
+
+@MIGRATIONS()
+def m017_xapi_forwarding(db: Database) -> None:
+    """Forwarding to an xAPI Learning Record Store (not learner data, so not events): the LRS
+    the state belongs to and how many statements it took; per origin, the last event all of
+    whose statements before it are settled; the statements held back (waiting for their
+    account, refused by the LRS, or clashing with another of the same id there); the
+    passes."""
+    db.executescript(
+        """
+        CREATE TABLE xapi_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1), lrs TEXT NOT NULL,
+            sent INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE xapi_cursor (origin TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+        CREATE TABLE xapi_held (
+            event_id TEXT PRIMARY KEY, statement_id TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('waiting', 'quarantined', 'conflict')),
+            statement TEXT, error TEXT NOT NULL DEFAULT '', at INTEGER NOT NULL
+        );
+        CREATE INDEX xapi_held_state ON xapi_held (state, at);
+        CREATE TABLE xapi_log (
+            id INTEGER PRIMARY KEY, at INTEGER NOT NULL, ok INTEGER NOT NULL,
+            sent INTEGER NOT NULL, held INTEGER NOT NULL, message TEXT NOT NULL
+        );
+        """
+    )
