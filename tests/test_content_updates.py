@@ -335,3 +335,31 @@ def test_an_import_waits_for_no_one_and_clears_what_a_power_cut_left(net, tmp_pa
     assert done.returncode == 0, done.stderr
     assert not leftover.exists()
     assert net.running(net.box)["basics"] == "1.1.0"
+
+
+def test_packages_and_files_are_served_only_to_enrolled_nodes(net):
+    publish(net, "1.1.0")
+    hub = net.hub.test_client()
+    unsigned = hub.post("/sync/v1/content", data=b"{}")
+    assert unsigned.status_code == 401 and "not signed" in unsigned.json["error"]
+    with net.hub.app_context():
+        sha = packages.newest(get_db())["basics"].body["files"][0]["sha256"]
+    assert hub.get(f"/sync/v1/content/files/{sha}").status_code == 401
+    assert hub.get(f"/sync/v1/content/files/{sha}?ticket=made-up").status_code == 401
+    from itsdangerous import URLSafeTimedSerializer
+
+    forged = URLSafeTimedSerializer("another-secret", salt="content-files").dumps("box")
+    assert hub.get(f"/sync/v1/content/files/{sha}?ticket={forged}").status_code == 401
+    with net.hub.test_request_context():
+        from trainer.content.http import tickets
+
+        ticket = tickets().dumps("box")
+    with hub.get(f"/sync/v1/content/files/{sha}?ticket={ticket}") as whole:
+        assert whole.status_code == 200
+        data = whole.data
+    with hub.get(f"/sync/v1/content/files/{sha}?ticket={ticket}",
+                 headers={"Range": "bytes=5-"}) as part:
+        assert part.status_code == 206 and part.data == data[5:]
+    for name in ("..%2F..%2Ftrainer.db", "0" * 64, "A" * 64):
+        assert hub.get(f"/sync/v1/content/files/{name}?ticket={ticket}").status_code == 404
+    assert net.box.test_client().post("/sync/v1/content").status_code == 404  # a box serves none

@@ -56,9 +56,17 @@ MATRIX = [
     ("POST", "/hub/sites", {"coordinator"}),
     ("POST", "/hub/sites/no-such-site/tokens", {"coordinator"}),
     ("POST", "/hub/nodes/no-such-node/revoke", {"coordinator"}),
+    ("GET", "/coordinate/courses/", {"trainer", "coordinator"}),
+    ("POST", "/coordinate/courses/publish", {"trainer", "coordinator"}),  # a box: 404
+    ("GET", "/coordinate/courses/pack/basics/1.0.0.tar", {"trainer", "coordinator"}),
+    ("POST", "/coordinate/courses/import", {"coordinator"}),
+    ("GET", "/hub/xapi/", {"coordinator"}),
+    ("POST", "/hub/xapi/forward", {"coordinator"}),
     ("POST", "/logout", set(ROLES)),
     ("POST", "/language", set(ROLES)),
     ("POST", "/sync/v1/enrol", set(ROLES)),  # no cookies: a token proves who asks
+    ("POST", "/sync/v1/content", set(ROLES)),  # a signature proves who asks
+    ("GET", "/sync/v1/content/files/" + "0" * 64, set(ROLES)),  # a ticket does
 ]
 
 
