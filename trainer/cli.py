@@ -98,6 +98,8 @@ def serve(host, port, threads):
                      problems=len(catalog.problems)))
     app.extensions["trainer"].search.start(in_child_process=True)  # indexes what changed
     app.extensions["trainer"].sync.start()  # syncs by itself when enrolled with a hub
+    if app.config["LRS_URL"]:
+        app.extensions["trainer"].xapi.start()  # on a hub, forwards to the LRS by itself
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     click.echo(_("Serving on %(url)s (Ctrl+C stops)", url=f"http://{shown}:{port}"))
     sys.stdout.flush()

@@ -72,15 +72,7 @@ def check_settings(config) -> None:
         raise ConfigError("TRAINER_LRS_BATCH_SIZE: expected 1 or more")
 
 
-def _start_forwarder(app) -> None:
-    """The hub forwards by itself once it serves (not in tests, which start it themselves):
-    the forwarder checks the node is a hub, and stops at once on a box."""
-    if not app.testing and app.config["LRS_URL"]:
-        app.extensions["trainer"].xapi.start()
-
-
 def init_app(app) -> None:
     check_settings(app.config)
     app.extensions["trainer"].xapi = service.Forwarder(app)
     app.register_blueprint(bp)
-    app.before_request(lambda: _start_forwarder(app))
