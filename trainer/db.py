@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import threading
 import uuid
@@ -35,6 +36,25 @@ def immediate(db: Database) -> Iterator[Database]:
         db.conn.rollback()
         raise
     db.conn.execute("COMMIT")
+
+
+def db_path(db: Database) -> Path:
+    return Path(db.execute("PRAGMA database_list").fetchone()[2])
+
+
+@contextmanager
+def exclusive(db: Database, name: str, busy: type[Exception]) -> Iterator[None]:
+    """One holder at a time, across processes, of the lock file `name` beside the database
+    (a sync, a forwarding pass); a second one gets `busy` raised at once, never waits."""
+    with open(db_path(db).parent / name, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise busy() from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def migrate(db: Database) -> None:

@@ -5,10 +5,6 @@ coordinator installs a content pack from a USB stick or an upload."""
 
 from __future__ import annotations
 
-import io
-import shutil
-import tarfile
-import tempfile
 from pathlib import Path
 
 from flask import (
@@ -19,17 +15,15 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
 
-from .. import security
+from .. import security, sticks
 from ..accounts import role_required
 from ..db import get_db
 from ..sync import dashboard
 from ..sync.http import is_hub
-from ..sync.pages import LARGEST_UPLOAD, sticks, unpack
 from ..sync.service import Busy
 from . import fetch, pack, packages
 
@@ -53,7 +47,7 @@ def page():
     nodes = [node for node in dashboard.nodes(db) if node.revoked_at is None] if hub else []
     return render_template(
         "coordinate/courses.html", hub=hub, courses=catalog.ordered(), active=active,
-        published=published, newest=newest, sticks=sticks(), nodes=nodes, running=running,
+        published=published, newest=newest, sticks=sticks.mounted(), nodes=nodes, running=running,
         course_ids=sorted({*catalog.courses, *newest}))
 
 
@@ -91,43 +85,22 @@ def download(course_id: str, version: str):
     signed = packages.find(get_db(), course_id, version)
     if signed is None:
         abort(404)
-    work = Path(tempfile.mkdtemp(prefix="pack-", dir=current_app.instance_path))
-    try:
-        made = pack.write(Path(current_app.instance_path), work, [signed])
-        data = io.BytesIO()
-        with tarfile.open(fileobj=data, mode="w") as archive:
-            archive.add(made, arcname=made.name)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    data.seek(0)
-    return send_file(data, as_attachment=True, max_age=0, mimetype="application/x-tar",
-                     download_name=f"{course_id}-{version}.tar")
+    return sticks.tar_download(
+        lambda work: pack.write(Path(current_app.instance_path), work, [signed]),
+        f"{course_id}-{version}.tar")
 
 
 @bp.post("/import")
 @role_required("coordinator")
 def import_():
-    db = get_db()
-    upload = request.files.get("pack")
-    work = None
-    try:
-        if upload and upload.filename:
-            work = Path(tempfile.mkdtemp(prefix="upload-", dir=current_app.instance_path))
-            path = unpack(upload.stream, work)
-        else:
-            path = Path(request.form.get("folder", "").strip() or "/nonexistent")
-            if not path.is_absolute() or not path.exists():
-                flash(_("There is no folder %(folder)s on the box. Is the stick plugged in?",
-                        folder=path), "error")
-                return redirect(url_for("content_pages.page"))
-        courses = fetch.of_app(current_app)
-        done = pack.import_packs(db, courses.home, path, courses.running) if path else None
-    finally:
-        if work:
-            shutil.rmtree(work, ignore_errors=True)
-    if done is None or not done.reports:
+    courses = fetch.of_app(current_app)
+    with sticks.chosen_folder("pack") as path:
+        if path is None:
+            return redirect(url_for("content_pages.page"))
+        done = pack.import_packs(get_db(), courses.home, path, courses.running)
+    if not done.reports:
         flash(_("No course package was found there."), "error")
-    for report in (done.reports if done else []):
+    for report in done.reports:
         if report.installed:
             flash(_("Installed %(package)s. Learners see it now.", package=report.name),
                   "success")
@@ -136,7 +109,7 @@ def import_():
         else:
             flash(_("%(package)s was not installed: %(reason)s", package=report.name,
                     reason=report.message), "error")
-    if done and done.installed:
+    if done.installed:
         courses.changed()
     return redirect(url_for("content_pages.page"))
 
@@ -150,4 +123,4 @@ def busy(_error):
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    security.allow_large_body("content_pages.import_", LARGEST_UPLOAD)
+    security.allow_large_body("content_pages.import_", sticks.LARGEST_UPLOAD)

@@ -4,10 +4,6 @@ when the stick is in the coordinator's phone or laptop rather than in the box)."
 
 from __future__ import annotations
 
-import io
-import shutil
-import tarfile
-import tempfile
 from pathlib import Path
 
 from flask import (
@@ -17,34 +13,22 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
 
-from .. import security
+from .. import security, sticks
 from ..accounts import role_required
 from ..content import fetch
 from ..db import get_db
 from . import client, enrolment, service
 
 bp = Blueprint("sync_pages", __name__, url_prefix="/coordinate/sync")
-MOUNT_POINTS = ("/media/*/*", "/media/*", "/run/media/*/*", "/mnt/*")
 CLOCK_TOLERANCE_MS = 5 * 60 * 1000
-LARGEST_UPLOAD = 60 * 1024 * 1024  # below the server's own cap; bigger bundles go by stick
 
 
 def schedule():
     return current_app.extensions["trainer"].sync
-
-
-def sticks() -> list[str]:
-    """Mounted removable drives a bundle can go to (the usual mount points)."""
-    found = set()
-    for pattern in MOUNT_POINTS:
-        found.update(str(path) for path in Path("/").glob(pattern.lstrip("/"))
-                     if path.is_dir() and path.is_mount())
-    return sorted(found)
 
 
 @bp.get("/")
@@ -55,7 +39,7 @@ def page():
     return render_template(
         "coordinate/sync.html", hub=enrolment.enrolled(db), status=schedule().status,
         role=db.execute("SELECT role FROM node WHERE id = 1").fetchone()[0],
-        pending=service.pending(db), recent=recent[:10], sticks=sticks(),
+        pending=service.pending(db), recent=recent[:10], sticks=sticks.mounted(),
         clock_hours=_clock_hours(service.clock_offset_ms(db)),
         last_ok=next((item for item in recent if item["ok"] and item["way"] == "online"),
                      None))
@@ -124,39 +108,17 @@ def export():
 
 def _download(db):
     """The bundle as one .tar file, for a stick in another device."""
-    work = Path(tempfile.mkdtemp(prefix="bundle-", dir=current_app.instance_path))
-    try:
-        made = service.export_for_hub(db, work, fetch.of_app(current_app))
-        data = io.BytesIO()
-        with tarfile.open(fileobj=data, mode="w") as archive:
-            archive.add(made, arcname=made.name)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    data.seek(0)
-    return send_file(data, as_attachment=True, max_age=0, download_name=f"{made.name}.tar",
-                     mimetype="application/x-tar")
+    return sticks.tar_download(
+        lambda work: service.export_for_hub(db, work, fetch.of_app(current_app)))
 
 
 @bp.post("/import")
 @role_required("coordinator")
 def import_():
-    db = get_db()
-    upload = request.files.get("bundle")
-    work = None
-    try:
-        if upload and upload.filename:
-            work = Path(tempfile.mkdtemp(prefix="upload-", dir=current_app.instance_path))
-            folder = unpack(upload.stream, work)
-        else:
-            folder = Path(request.form.get("folder", "").strip() or "/nonexistent")
-            if not folder.is_absolute() or not folder.is_dir():
-                flash(_("There is no folder %(folder)s on the box. Is the stick plugged in?",
-                        folder=folder), "error")
-                return redirect(url_for("sync_pages.page"))
-        reports = service.import_from(db, folder) if folder else []
-    finally:
-        if work:
-            shutil.rmtree(work, ignore_errors=True)
+    with sticks.chosen_folder("bundle") as folder:
+        if folder is None:
+            return redirect(url_for("sync_pages.page"))
+        reports = service.import_from(get_db(), folder)
     if not reports:
         flash(_("No trainer bundle was found there."), "error")
     for report in reports:
@@ -179,17 +141,6 @@ def busy(_error):
     return redirect(url_for("sync_pages.page"))
 
 
-def unpack(stream, work: Path) -> Path | None:
-    """An uploaded .tar of bundles, unpacked safely (no links, no paths outside); None when
-    it is not a tar file."""
-    try:
-        with tarfile.open(fileobj=stream, mode="r:*") as archive:
-            archive.extractall(work, filter="data")
-    except (tarfile.TarError, OSError, ValueError):
-        return None
-    return work
-
-
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    security.allow_large_body("sync_pages.import_", LARGEST_UPLOAD)
+    security.allow_large_body("sync_pages.import_", sticks.LARGEST_UPLOAD)

@@ -3,12 +3,10 @@ and goes; trying often while it is down would only waste the battery and the air
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from sqlite_utils import Database
 
 from .. import clock, events
 from ..content import fetch, packages
-from ..db import immediate, open_database
+from ..db import db_path, exclusive, immediate, open_database
 from . import bundle, client, enrolment, protocol, requests, revocation
 
 log = logging.getLogger(__name__)
@@ -32,20 +30,10 @@ class Busy(Exception):
     """Another sync of this node is running; this one did nothing."""
 
 
-@contextmanager
 def sync_lock(db: Database):
     """One sync at a time per node, across processes (the server's schedule, "Sync now",
-    `trainer sync`, an export or import): a second one gets Busy at once."""
-    folder = db_path(db).parent
-    with open(folder / "sync.lock", "a+b") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise Busy() from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    `trainer sync`, an export or import, a course update): a second one gets Busy at once."""
+    return exclusive(db, "sync.lock", Busy)
 
 
 def enrol_online(db: Database, hub_url: str, token: str) -> dict:
@@ -217,10 +205,6 @@ def _lacking_apart(db: Database, theirs: dict[str, int], nodes):
         yield from events.lacking(reader, theirs, nodes)
     finally:
         reader.close()
-
-
-def db_path(db: Database) -> Path:
-    return Path(db.execute("PRAGMA database_list").fetchone()[2])
 
 
 def remember_hub_vv(db: Database, hub_vv: dict[str, int]) -> None:

@@ -9,21 +9,18 @@ settled: the log itself says what is left, and a pass cut anywhere is simply don
 from __future__ import annotations
 
 import base64
-import fcntl
 import http.client
 import json
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
 from .. import events
-from ..db import immediate
-from ..sync.service import db_path
+from ..db import exclusive, immediate
 from . import statements
 
 VERSION = "1.0.3"
@@ -161,19 +158,10 @@ def _settle_conflict(lrs: Lrs, batch: list[dict], text: str) -> dict[str, Verdic
 # The forwarding state, kept for one LRS at a time.
 
 
-@contextmanager
 def forward_lock(db: Database):
     """One pass at a time per node, across processes (the server's schedule, "Forward now",
     `trainer xapi forward`): a second one gets Busy at once."""
-    with open(db_path(db).parent / "xapi.lock", "a+b") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise Busy() from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return exclusive(db, "xapi.lock", Busy)
 
 
 def follow(db: Database, endpoint: str) -> None:

@@ -1,0 +1,78 @@
+"""USB sticks on the coordinator's pages: the sticks mounted on the box, the folder to import
+from (on a stick, or an uploaded .tar when the stick is in a phone or laptop), and a folder
+made for a stick sent as one .tar download instead."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask import current_app, flash, request, send_file
+from flask_babel import gettext as _
+
+MOUNT_POINTS = ("/media/*/*", "/media/*", "/run/media/*/*", "/mnt/*")
+LARGEST_UPLOAD = 60 * 1024 * 1024  # below the server's own cap; bigger ones go by stick
+
+
+def mounted() -> list[str]:
+    """Mounted removable drives (the usual mount points)."""
+    found = set()
+    for pattern in MOUNT_POINTS:
+        found.update(str(path) for path in Path("/").glob(pattern.lstrip("/"))
+                     if path.is_dir() and path.is_mount())
+    return sorted(found)
+
+
+@contextmanager
+def chosen_folder(upload_field: str) -> Iterator[Path | None]:
+    """What the coordinator chose to import: the uploaded .tar in `upload_field`, unpacked
+    safely into a work folder removed afterwards (left empty when it is not a tar file), or
+    the folder typed in the form; None, with a message shown, when that folder is not there."""
+    upload = request.files.get(upload_field)
+    if upload and upload.filename:
+        work = Path(tempfile.mkdtemp(prefix="upload-", dir=current_app.instance_path))
+        try:
+            unpack(upload.stream, work)
+            yield work
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return
+    folder = Path(request.form.get("folder", "").strip() or "/nonexistent")
+    if not folder.is_absolute() or not folder.exists():
+        flash(_("There is no folder %(folder)s on the box. Is the stick plugged in?",
+                folder=folder), "error")
+        yield None
+        return
+    yield folder
+
+
+def unpack(stream, work: Path) -> bool:
+    """An uploaded .tar unpacked safely (no links, no paths outside `work`); False when it is
+    not a tar file."""
+    try:
+        with tarfile.open(fileobj=stream, mode="r:*") as archive:
+            archive.extractall(work, filter="data")
+    except (tarfile.TarError, OSError, ValueError):
+        return False
+    return True
+
+
+def tar_download(write: Callable[[Path], Path], name: str | None = None):
+    """Send the folder `write(work)` makes inside a work folder as one .tar download (named
+    after it unless `name` is given)."""
+    work = Path(tempfile.mkdtemp(prefix="download-", dir=current_app.instance_path))
+    try:
+        made = write(work)
+        data = io.BytesIO()
+        with tarfile.open(fileobj=data, mode="w") as archive:
+            archive.add(made, arcname=made.name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    data.seek(0)
+    return send_file(data, as_attachment=True, max_age=0, mimetype="application/x-tar",
+                     download_name=name or f"{made.name}.tar")
