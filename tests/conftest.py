@@ -121,6 +121,20 @@ def live_server(app):
     server.stop()
 
 
+@pytest.fixture
+def net(tmp_path):
+    """A hub served on 127.0.0.1 (its address in `net.url`) and a box enrolled with it, each
+    with its own copy of the fixture courses (tests/content_network.py)."""
+    from .content_network import Network
+
+    network = Network(tmp_path)
+    server = LiveServer(network.hub)
+    network.url = server.url
+    yield network
+    server.stop()
+    network.close()
+
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]

@@ -8,23 +8,11 @@ import io
 import re
 import tarfile
 
-import pytest
-
 from trainer.content import packages
 from trainer.db import get_db
 
-from .conftest import LiveServer, add_user, html, post_form, sign_in
-from .content_network import Network, new_version
-
-
-@pytest.fixture
-def net(tmp_path):
-    network = Network(tmp_path)
-    server = LiveServer(network.hub)
-    network.url = server.url
-    yield network
-    server.stop()
-    network.close()
+from .conftest import add_user, html, post_form, sign_in
+from .content_network import new_version
 
 
 def staff(app, username, role):

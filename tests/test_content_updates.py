@@ -25,16 +25,6 @@ from .content_network import Network, environment, new_version, random_bytes
 from .faultproxy import PASS, Fate, FaultProxy
 
 
-@pytest.fixture
-def net(tmp_path):
-    network = Network(tmp_path)
-    server = LiveServer(network.hub)
-    network.url = server.url
-    yield network
-    server.stop()
-    network.close()
-
-
 def cli(app, *arguments):
     return subprocess.run([sys.executable, "-m", "trainer", *arguments], capture_output=True,
                           text=True, env=environment(app))
