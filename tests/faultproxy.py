@@ -23,6 +23,7 @@ class Fate:
     cut: str | None = None
     fraction: float = 0.0
     after: int | None = None  # cut after this many body bytes instead of a fraction
+    flip: bool = False  # pass the answer whole but with one body byte changed (a bad link)
 
 
 PASS = Fate()
@@ -195,6 +196,8 @@ class FaultProxy:
             if connection.sent[direction] + len(data) >= limit:
                 self._cut(connection, direction, sink, data, limit, head)
                 return
+            if direction == "down" and connection.fate.flip:
+                data = self._flip_once(connection, data, head_length(head))
             self.throttles[direction].wait(len(data))
             sink.sendall(data)
             connection.sent[direction] += len(data)
@@ -213,6 +216,14 @@ class FaultProxy:
         if fate.after is not None:
             return head_length(head) + fate.after
         return head_length(head) + int(fate.fraction * (body_length(head) or 0))
+
+    def _flip_once(self, connection, data: bytes, head_bytes: int) -> bytes:
+        """The data with the answer's first body byte changed, once per connection."""
+        at = head_bytes - connection.sent["down"]
+        if getattr(connection, "flipped", False) or not 0 <= at < len(data):
+            return data
+        connection.flipped = True
+        return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
 
     def _cut(self, connection, direction, sink, data, limit, head) -> None:
         """Forward up to the cut point, then close both sides as a dropped link does."""

@@ -100,6 +100,29 @@ def test_a_download_cut_every_100_kb_resumes_and_a_damaged_file_is_fetched_again
     assert not any((store.root / "partial").iterdir())
 
 
+def test_a_file_damaged_on_the_way_is_fetched_again(net):
+    publish(net, "1.1.0", media=random_bytes(150_000, seed=6))
+    flipped = []
+
+    def damage_the_first_download(number, line):
+        if "/content/files/" in line and not flipped:
+            flipped.append(line)
+            return Fate(flip=True)
+        return PASS
+
+    proxy = FaultProxy(int(net.url.rsplit(":", 1)[1]), damage_the_first_download)
+    try:
+        assert net.sync(net.box, proxy.url)["installed"] == ["basics 1.1.0"]
+        asked = [c.request_line for c in proxy.connections if "/content/files/" in c.request_line]
+    finally:
+        proxy.close()
+    damaged = flipped[0].split("?")[0].split()[-1]
+    assert [line.split("?")[0].split()[-1] for line in asked].count(damaged) == 2
+    library = net.box.extensions["trainer"].library
+    assert (library.catalog.courses["basics"].path / "media" / "big.bin").read_bytes() == \
+        random_bytes(150_000, seed=6)
+
+
 def test_a_link_that_keeps_failing_installs_nothing_and_the_next_sync_goes_on(net):
     publish(net, "1.1.0", media=random_bytes(300_000, seed=3))
 
