@@ -162,3 +162,15 @@ def test_progress_carries_to_the_new_version_and_removed_questions_drop_out(net)
     assert any("second-new" in line and "course version 1.1.0" in line for line in lines)
     assert any("first-single" in line and "course version 1.0.0" in line for line in lines)
     assert any("second-numeric" in line and "course version 1.0.0" in line for line in lines)
+
+
+def test_an_install_while_a_sync_runs_is_told_so(net, tmp_path):
+    from trainer.sync import service
+
+    box = staff(net.box, "local", "coordinator")
+    with net.box.app_context(), service.sync_lock(get_db()):
+        refused = post_form(box, "/coordinate/courses/import", {"folder": str(tmp_path)},
+                            page="/coordinate/courses/")
+    assert refused.status_code == 302 and refused.headers["Location"] == "/coordinate/sync/"
+    shown = html(box.get("/coordinate/sync/")).select_one(".flashes").get_text(" ")
+    assert "A sync is running" in shown

@@ -23,6 +23,7 @@ from .. import security, sticks
 from ..accounts import role_required
 from ..db import get_db
 from ..sync import dashboard
+from ..sync import pages as sync_pages
 from ..sync.http import is_hub
 from ..sync.service import Busy
 from . import fetch, pack, packages
@@ -114,11 +115,9 @@ def import_():
     return redirect(url_for("content_pages.page"))
 
 
-@bp.errorhandler(Busy)
-def busy(_error):
-    """A sync of this node is running (it may be installing an update itself)."""
-    flash(_("A sync is running. Try again when it has finished."), "error")
-    return redirect(url_for("content_pages.page"))
+# A sync of this node is running (it may be installing an update itself): the Sync page
+# says so, and shows it going.
+bp.register_error_handler(Busy, sync_pages.busy)
 
 
 def init_app(app) -> None:
