@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -92,7 +93,7 @@ class Box:
         return "\n".join(["set -u", "ip link set lo up", *steps])
 
     def install(self, stick_folder: Path) -> str:
-        return (f"{stick_folder}/install.sh --prefix {self.prefix} --no-systemd "
+        return (f"bash {stick_folder}/install.sh --prefix {self.prefix} --no-systemd "
                 f"--port {self.port}; echo INSTALL-EXIT $?")
 
     def health(self) -> str:
@@ -127,8 +128,11 @@ class Box:
         if pid:
             subprocess.run(["kill", str(pid)], capture_output=True)
 
-    def database(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.prefix / "data" / "trainer.db")
+    def query(self, sql: str) -> list[tuple]:
+        """Read the box's database, and close it at once (an open reader would hold the
+        database while install.sh works on it)."""
+        with closing(sqlite3.connect(self.prefix / "data" / "trainer.db")) as db:
+            return db.execute(sql).fetchall()
 
 
 def health_of(output: str) -> dict | None:
@@ -174,7 +178,7 @@ def test_the_stick_holds_everything_and_says_it_is_ready(stick):
                           capture_output=True, text=True)
     assert sums.returncode == 0, sums.stdout
     readme = (stick / "README-USB.txt").read_text()
-    assert "sudo ./install.sh" in readme and "Désinstaller" in readme
+    assert "sudo bash install.sh" in readme and "Désinstaller" in readme
 
 
 def test_every_default_target_resolves_offline(wheels, tmp_path):
@@ -247,20 +251,18 @@ def test_an_upgrade_keeps_learners_answers_and_keys(stick, newer_stick, box):
     answered = subprocess.run([python, "-c", ANSWER], env=env, capture_output=True, text=True,
                               cwd=box.prefix)  # the installed trainer, not this checkout
     assert answered.returncode == 0, answered.stderr
-    with box.database() as db:
-        before = {"answers": db.execute("SELECT count(*) FROM answers").fetchone()[0],
-                  "key": db.execute("SELECT public_key FROM node").fetchone()[0],
-                  "users": db.execute("SELECT username FROM users ORDER BY 1").fetchall()}
-    assert before["answers"] == 1
+    before = {"answers": box.query("SELECT count(*) FROM answers"),
+              "key": box.query("SELECT public_key FROM node"),
+              "users": box.query("SELECT username FROM users ORDER BY 1")}
+    assert before["answers"] == [(1,)]
 
     output = box.run(box.install(newer_stick), box.health())
     assert exit_of(output) == 0, output
     assert health_of(output)["status"] == "ok"
     assert (box.prefix / "current").resolve().name == release(newer_stick)
-    with box.database() as db:
-        assert db.execute("SELECT count(*) FROM answers").fetchone()[0] == before["answers"]
-        assert db.execute("SELECT public_key FROM node").fetchone()[0] == before["key"]
-        assert db.execute("SELECT username FROM users ORDER BY 1").fetchall() == before["users"]
+    assert box.query("SELECT count(*) FROM answers") == before["answers"]
+    assert box.query("SELECT public_key FROM node") == before["key"]
+    assert box.query("SELECT username FROM users ORDER BY 1") == before["users"]
     backups = list((box.prefix / "backups").glob(f"*-before-{release(newer_stick)}.db"))
     assert len(backups) == 1
     assert "password: " not in output  # the coordinator was made on the first install only
@@ -314,6 +316,29 @@ def test_a_full_disk_stops_the_install_and_the_previous_release_runs(stick, newe
     assert health_of(output)["status"] == "ok"
     lines = output.splitlines()
     assert f"RELEASES {release(stick)}" in lines and f"CURRENT {release(stick)}" in lines
+
+
+@needs_namespaces
+def test_a_release_that_fails_its_health_check_is_rolled_back(stick, newer_stick, box,
+                                                              tmp_path):
+    """A stick that passes every check but whose release cannot serve (here: built with
+    its courses missing): the database is put back and the previous release runs again."""
+    assert exit_of(box.run(box.install(stick))) == 0
+    before = box.query("SELECT count(*), max(seq) FROM event")
+    broken = tmp_path / "broken"
+    shutil.copytree(newer_stick, broken)
+    for course in (broken / "courses").iterdir():
+        shutil.rmtree(course)
+    (broken / "SHA256SUMS").write_text(build_usb.checksums(broken))
+    output = box.run("export TRAINER_HEALTH_SECONDS=5", box.install(broken))
+    assert exit_of(output) == 1, output
+    assert f"The new release {release(newer_stick)} failed: it did not answer /healthz" in output
+    assert "The database is back as it was before" in output
+    log = (box.prefix / "data" / "serve.log").read_text()
+    assert f"The box runs the previous release again: {release(stick)}" in output, log
+    assert (box.prefix / "current").resolve().name == release(stick)
+    assert box.health_from_outside()["courses"] == 2
+    assert box.query("SELECT count(*), max(seq) FROM event") == before
 
 
 def test_install_refuses_a_folder_that_is_not_a_stick(tmp_path):

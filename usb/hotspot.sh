@@ -2,8 +2,8 @@
 # Optional: make this box a Wi-Fi hotspot that learners join, with NetworkManager (nmcli).
 # Off by default; install.sh never runs it.
 #
-#   sudo ./hotspot.sh [--ssid trainer] [--password PASSWORD] [--ifname wlan0]
-#   sudo ./hotspot.sh --off
+#   sudo bash hotspot.sh [--ssid trainer] [--password PASSWORD] [--ifname wlan0]
+#   sudo bash hotspot.sh --off
 #
 # The box then has the fixed address 10.42.0.1 on its Wi-Fi, and the name trainer.lan for
 # the phones that join (answered by NetworkManager's own DNS). Learners open

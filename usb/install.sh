@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install or upgrade trainer on this box from the USB stick, with no network at all.
 #
-#   sudo ./install.sh [--prefix /opt/trainer] [--port 8080] [--no-systemd]
+#   sudo bash install.sh [--prefix /opt/trainer] [--port 8080] [--no-systemd]
 #
 # 1. Checks first, and changes nothing when a check fails: the stick's checksums, Python 3.11
 #    or newer with venv, a set of wheels for this box, free space.
@@ -21,7 +21,7 @@ STICK=$(cd "$(dirname "$0")" && pwd)
 PREFIX=/opt/trainer
 PORT=8080
 SYSTEMD=yes
-HEALTH_SECONDS=60
+HEALTH_SECONDS=${TRAINER_HEALTH_SECONDS:-60}  # how long a new release may take to answer
 
 usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 
@@ -115,9 +115,10 @@ service_stop() {
     systemctl stop trainer.service 2>/dev/null || true
   elif [ -f "$PREFIX/trainer.pid" ]; then
     pid=$(cat "$PREFIX/trainer.pid")
-    if kill "$pid" 2>/dev/null; then
+    # the server and its children (the search index's updates): its whole process group
+    if kill -TERM -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null; then
       for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
+      kill -KILL -- "-$pid" 2>/dev/null || true
     fi
     rm -f "$PREFIX/trainer.pid"
   fi
@@ -133,10 +134,11 @@ service_start() {  # service_start RELEASE_DIR
   else
     env_for "$release" > "$PREFIX/trainer.env"
     # A simple command in the background, so that $! is the server itself and nothing else
-    # keeps this script's output open.
+    # keeps this script's output open; in a session of its own, so that stopping it stops
+    # its children too.
     cd "$DATA" || return 1
     TRAINER_HOME="$DATA" TRAINER_COURSES_DIR="$release/courses" \
-      nohup "$release/bin/trainer" serve --host 0.0.0.0 --port "$PORT" \
+      setsid nohup "$release/bin/trainer" serve --host 0.0.0.0 --port "$PORT" \
       >> "$DATA/serve.log" 2>&1 < /dev/null &
     echo $! > "$PREFIX/trainer.pid"
     cd - > /dev/null || true
@@ -165,8 +167,15 @@ roll_back() {  # roll_back REASON
   say "" ; say "The new release $RELEASE failed: $*" >&2
   service_stop
   if [ -n "$BACKUP" ] && [ -f "$BACKUP" ]; then
-    rm -f "$DATA/trainer.db-wal" "$DATA/trainer.db-shm"
-    cp "$BACKUP" "$DATA/trainer.db" && say "The database is back as it was before ($BACKUP)." >&2
+    # SQLite's own backup, page by page into the live file: right with its WAL, and it
+    # waits for anyone still reading it.
+    if "$NEW/bin/python" -c 'import sqlite3, sys
+source, target = sqlite3.connect(sys.argv[1]), sqlite3.connect(sys.argv[2], timeout=30)
+source.backup(target)' "$BACKUP" "$DATA/trainer.db"; then
+      say "The database is back as it was before ($BACKUP)." >&2
+    else
+      say "The database could not be put back: copy $BACKUP to $DATA/trainer.db by hand." >&2
+    fi
   fi
   if [ -n "$PREVIOUS" ] && [ "$PREVIOUS" != "$NEW" ] && [ -x "$PREVIOUS/bin/trainer" ]; then
     if [ "$STOPPED_OLD" = yes ]; then
@@ -232,13 +241,15 @@ if [ "$SYSTEMD" = yes ]; then
 fi
 
 # 4 and 5. Start, check, then switch the current link.
+started=$(date +%s%N)
 service_start "$NEW" || roll_back "the service did not start"
 healthy "$NEW" || roll_back "it did not answer /healthz with its courses within ${HEALTH_SECONDS} s"
+answered_ms=$(( ($(date +%s%N) - started) / 1000000 ))
 ln -sfn "$NEW" "$PREFIX/current.new" && mv -T "$PREFIX/current.new" "$PREFIX/current" \
   || roll_back "cannot switch $PREFIX/current"
 
 say ""
-say "trainer $RELEASE is installed and running on port $PORT."
+say "trainer $RELEASE is installed and running on port $PORT (it answered ${answered_ms} ms after it was started)."
 address=$(hostname -I 2>/dev/null | awk '{ print $1 }')
 say "Learners open: http://${address:-this-box}:$PORT/"
 if [ "$FIRST" = yes ]; then
