@@ -348,3 +348,19 @@ def test_install_refuses_a_folder_that_is_not_a_stick(tmp_path):
     assert done.returncode == 1
     assert "this folder is not a trainer stick" in done.stderr
     assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
+def test_the_systemd_unit_is_valid_once_filled_in(tmp_path):
+    release_dir = tmp_path / "releases" / "0.1.0-1"
+    (release_dir / "bin").mkdir(parents=True)
+    (release_dir / "bin" / "trainer").write_text("#!/bin/sh\n")
+    (release_dir / "bin" / "trainer").chmod(0o755)
+    unit = (PROJECT / "usb" / "trainer.service").read_text()
+    filled = (unit.replace("@RELEASE@", str(release_dir)).replace("@DATA@", str(tmp_path))
+              .replace("@PORT@", "8080"))  # as install.sh fills it in
+    assert "@" not in filled
+    (tmp_path / "trainer.service").write_text(filled)
+    done = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "trainer.service")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
