@@ -364,3 +364,19 @@ def test_the_systemd_unit_is_valid_once_filled_in(tmp_path):
     done = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "trainer.service")],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_stick_for_another_machine_says_which_one_to_build(wheels, tmp_path):
+    this = build_usb.Target.this_machine()
+    other = "aarch64" if this.arch != "aarch64" else "x86_64"
+    out = tmp_path / "stick"
+    done = build(out, "--targets", f"{other}-3.11", "--wheels-from", str(wheels))
+    assert done.returncode == 0, done.stderr
+    installed = subprocess.run(["bash", str(out / "install.sh"), "--prefix",
+                                str(tmp_path / "prefix"), "--no-systemd"],
+                               capture_output=True, text=True)
+    assert installed.returncode == 1
+    assert f"the stick has wheels only for: {other}-cp311" in installed.stderr
+    assert f"--targets {this.arch}-{this.python}" in installed.stderr
+    assert "Nothing on this box was changed" in installed.stderr
+    assert not (tmp_path / "prefix").exists()
