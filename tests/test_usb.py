@@ -380,3 +380,14 @@ def test_a_stick_for_another_machine_says_which_one_to_build(wheels, tmp_path):
     assert f"--targets {this.arch}-{this.python}" in installed.stderr
     assert "Nothing on this box was changed" in installed.stderr
     assert not (tmp_path / "prefix").exists()
+
+
+def test_the_hotspot_script_is_opt_in_and_explains_what_it_lacks(tmp_path):
+    script = PROJECT / "usb" / "hotspot.sh"
+    shown = subprocess.run(["bash", str(script), "--help"], capture_output=True, text=True)
+    assert shown.returncode == 0 and "10.42.0.1" in shown.stdout and "--off" in shown.stdout
+    no_nmcli = subprocess.run(["/bin/bash", str(script), "--password", "long-enough"],
+                              env={"PATH": str(tmp_path)}, capture_output=True, text=True)
+    assert no_nmcli.returncode == 1
+    assert "NetworkManager (nmcli) is not installed" in no_nmcli.stderr
+    assert "hotspot" not in (PROJECT / "usb" / "install.sh").read_text()  # never run by it
