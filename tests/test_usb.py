@@ -36,21 +36,26 @@ def build(out: Path, *arguments: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="session")
-def wheels() -> Path:
-    """Every target's wheels, downloaded once (kept in ~/.cache/trainer/usb-wheels, or
-    TRAINER_WHEEL_CACHE), so later builds need not download again."""
-    marker = CACHE / ".complete"
-    if not marker.exists():
+def full_stick(tmp_path_factory) -> Path:
+    """A stick for every default target: from the wheel cache (~/.cache/trainer/usb-wheels,
+    or TRAINER_WHEEL_CACHE) when it is complete; else downloaded, and the cache filled, so
+    later builds need not download again."""
+    out = tmp_path_factory.mktemp("usb") / "full"
+    cached = (CACHE / ".complete").exists()
+    done = build(out, *(["--wheels-from", str(CACHE)] if cached else []))
+    assert done.returncode == 0, f"building the stick failed:\n{done.stderr}"
+    (out.parent / "build.log").write_text(done.stdout)
+    if not cached:
         CACHE.mkdir(parents=True, exist_ok=True)
-        work = CACHE.parent / "usb-wheels-build"
-        shutil.rmtree(work, ignore_errors=True)
-        done = build(work)
-        assert done.returncode == 0, f"downloading the wheels failed:\n{done.stderr}"
-        for wheel in (work / "wheels").glob("*.whl"):
+        for wheel in (out / "wheels").glob("*.whl"):
             if not wheel.name.startswith("trainer-"):
                 shutil.copy2(wheel, CACHE / wheel.name)
-        shutil.rmtree(work)
-        marker.touch()
+        (CACHE / ".complete").touch()
+    return out
+
+
+@pytest.fixture(scope="session")
+def wheels(full_stick) -> Path:
     return CACHE
 
 
@@ -181,15 +186,13 @@ def test_the_stick_holds_everything_and_says_it_is_ready(stick):
     assert "sudo bash install.sh" in readme and "Désinstaller" in readme
 
 
-def test_every_default_target_resolves_offline(wheels, tmp_path):
-    out = tmp_path / "stick"
-    done = build(out, "--wheels-from", str(wheels))
-    assert done.returncode == 0, done.stderr
+def test_every_default_target_resolves_offline(full_stick):
+    shown = (full_stick.parent / "build.log").read_text()
     for name in ("aarch64-cp311", "aarch64-cp313", "x86_64-cp311", "x86_64-cp313"):
-        assert f"{name}: resolves from the stick alone" in done.stdout
+        assert f"{name}: resolves from the stick alone" in shown
         target = build_usb.Target.parse(name.replace("-cp3", "-3."))
-        resolved = build_usb.resolve(target, out / "wheels", [
-            "--require-hashes", "-r", str(out / "locks" / f"{name}.txt")], offline=True)
+        resolved = build_usb.resolve(target, full_stick / "wheels", [
+            "--require-hashes", "-r", str(full_stick / "locks" / f"{name}.txt")], offline=True)
         files = {entry["file"] for entry in resolved}
         assert any("pynacl" in f.lower() and target.arch in f for f in files), files
 
@@ -221,26 +224,78 @@ def test_lock_lines_pin_version_and_hash():
     assert text == f"flask==3.1.3 --hash=sha256:{'ab' * 32}\n"
 
 
+@pytest.fixture(scope="module")
+def installed(stick, tmp_path_factory):
+    """A box with no network that installed the stick once. The tests below share it, in
+    order, as a box lives: each leaves it running the stick's release, but the last, which
+    upgrades it."""
+    from .test_cli import free_port
+
+    made = Box(tmp_path_factory.mktemp("box") / "prefix", free_port())
+    made.first = made.run(made.install(stick), made.health())
+    yield made
+    made.stop()
+
+
 @needs_namespaces
-def test_a_box_with_no_network_installs_from_the_stick(stick, box):
-    output = box.run(box.install(stick), box.health())
+def test_a_box_with_no_network_installs_from_the_stick(stick, installed):
+    output = installed.first
     assert exit_of(output) == 0, output
     assert f"trainer {release(stick)} is installed and running" in output
     assert "username: coordinator" in output and "password: " in output
     health = health_of(output)
     assert health["status"] == "ok" and health["courses"] == 2
-    current = (box.prefix / "current").resolve()
-    assert current == box.prefix / "releases" / release(stick)
+    current = (installed.prefix / "current").resolve()
+    assert current == installed.prefix / "releases" / release(stick)
     assert (current / ".installed").exists()
     # Running it twice is harmless: nothing to do while it runs and answers.
-    again = box.run(box.install(stick))
+    again = installed.run(installed.install(stick))
     assert exit_of(again) == 0 and "Nothing to do" in again, again
-    assert box.health_from_outside()["courses"] == 2
+    assert installed.health_from_outside()["courses"] == 2
 
 
 @needs_namespaces
-def test_an_upgrade_keeps_learners_answers_and_keys(stick, newer_stick, box):
-    assert exit_of(box.run(box.install(stick))) == 0
+def test_a_damaged_wheel_stops_the_install_and_the_previous_release_runs(
+        stick, newer_stick, installed, tmp_path):
+    damaged = tmp_path / "damaged"
+    shutil.copytree(newer_stick, damaged)
+    wheel = next((damaged / "wheels").glob("flask-*.whl"))
+    wheel.write_bytes(wheel.read_bytes()[:-100])
+    output = installed.run(installed.install(damaged))
+    assert exit_of(output) == 1
+    assert "STOPPED: some files on the stick are damaged or missing" in output
+    assert wheel.name in output and "Nothing on this box was changed" in output
+    assert (installed.prefix / "current").resolve().name == release(stick)
+    assert not (installed.prefix / "releases" / release(newer_stick)).exists()
+    assert installed.health_from_outside()["status"] == "ok"
+
+
+@needs_namespaces
+def test_a_release_that_fails_its_health_check_is_rolled_back(stick, newer_stick, installed,
+                                                              tmp_path):
+    """A stick that passes every check but whose release cannot serve (here: built with
+    its courses missing): the database is put back and the previous release runs again."""
+    box = installed
+    before = box.query("SELECT count(*), max(seq) FROM event")
+    broken = tmp_path / "broken"
+    shutil.copytree(newer_stick, broken)
+    for course in (broken / "courses").iterdir():
+        shutil.rmtree(course)
+    (broken / "RELEASE").write_text(f"{release(newer_stick)}-broken\n")
+    (broken / "SHA256SUMS").write_text(build_usb.checksums(broken))
+    output = box.run("export TRAINER_HEALTH_SECONDS=5", box.install(broken))
+    assert exit_of(output) == 1, output
+    assert f"The new release {release(newer_stick)}-broken failed: it did not answer" in output
+    assert "The database is back as it was before" in output
+    assert f"The box runs the previous release again: {release(stick)}" in output
+    assert (box.prefix / "current").resolve().name == release(stick)
+    assert box.health_from_outside()["courses"] == 2
+    assert box.query("SELECT count(*), max(seq) FROM event") == before
+
+
+@needs_namespaces
+def test_an_upgrade_keeps_learners_answers_and_keys(stick, newer_stick, installed):
+    box = installed
     env = {**os.environ, "TRAINER_HOME": str(box.prefix / "data"),
            "TRAINER_COURSES_DIR": str(box.prefix / "current" / "courses")}
     trainer = str(box.prefix / "current" / "bin" / "trainer")
@@ -283,22 +338,6 @@ with app.app_context():
 """
 
 
-@needs_namespaces
-def test_a_damaged_wheel_stops_the_install_and_the_previous_release_runs(
-        stick, newer_stick, box, tmp_path):
-    assert exit_of(box.run(box.install(stick))) == 0
-    damaged = tmp_path / "damaged"
-    shutil.copytree(newer_stick, damaged)
-    wheel = next((damaged / "wheels").glob("flask-*.whl"))
-    wheel.write_bytes(wheel.read_bytes()[:-100])
-    output = box.run(box.install(damaged))
-    assert exit_of(output) == 1
-    assert "STOPPED: some files on the stick are damaged or missing" in output
-    assert wheel.name in output and "Nothing on this box was changed" in output
-    assert (box.prefix / "current").resolve().name == release(stick)
-    assert not (box.prefix / "releases" / release(newer_stick)).exists()
-    assert box.health_from_outside()["status"] == "ok"
-
 
 @needs_namespaces
 def test_a_full_disk_stops_the_install_and_the_previous_release_runs(stick, newer_stick,
@@ -316,29 +355,6 @@ def test_a_full_disk_stops_the_install_and_the_previous_release_runs(stick, newe
     assert health_of(output)["status"] == "ok"
     lines = output.splitlines()
     assert f"RELEASES {release(stick)}" in lines and f"CURRENT {release(stick)}" in lines
-
-
-@needs_namespaces
-def test_a_release_that_fails_its_health_check_is_rolled_back(stick, newer_stick, box,
-                                                              tmp_path):
-    """A stick that passes every check but whose release cannot serve (here: built with
-    its courses missing): the database is put back and the previous release runs again."""
-    assert exit_of(box.run(box.install(stick))) == 0
-    before = box.query("SELECT count(*), max(seq) FROM event")
-    broken = tmp_path / "broken"
-    shutil.copytree(newer_stick, broken)
-    for course in (broken / "courses").iterdir():
-        shutil.rmtree(course)
-    (broken / "SHA256SUMS").write_text(build_usb.checksums(broken))
-    output = box.run("export TRAINER_HEALTH_SECONDS=5", box.install(broken))
-    assert exit_of(output) == 1, output
-    assert f"The new release {release(newer_stick)} failed: it did not answer /healthz" in output
-    assert "The database is back as it was before" in output
-    log = (box.prefix / "data" / "serve.log").read_text()
-    assert f"The box runs the previous release again: {release(stick)}" in output, log
-    assert (box.prefix / "current").resolve().name == release(stick)
-    assert box.health_from_outside()["courses"] == 2
-    assert box.query("SELECT count(*), max(seq) FROM event") == before
 
 
 def test_install_refuses_a_folder_that_is_not_a_stick(tmp_path):
