@@ -101,10 +101,6 @@ PREVIOUS=""
 BACKUP=""
 STOPPED_OLD=no
 
-env_for() {  # the environment trainer runs with, for release $1
-  printf 'TRAINER_HOME=%s\nTRAINER_COURSES_DIR=%s\n' "$DATA" "$1/courses"
-}
-
 run_trainer() {  # run_trainer RELEASE_DIR ARGS…: the trainer command of that release
   local release=$1; shift
   env TRAINER_HOME="$DATA" TRAINER_COURSES_DIR="$release/courses" "$release/bin/trainer" "$@"
@@ -132,7 +128,6 @@ service_start() {  # service_start RELEASE_DIR
     systemctl daemon-reload && systemctl enable trainer.service >/dev/null 2>&1 \
       && systemctl restart trainer.service
   else
-    env_for "$release" > "$PREFIX/trainer.env"
     # A simple command in the background, so that $! is the server itself and nothing else
     # keeps this script's output open; in a session of its own, so that stopping it stops
     # its children too.
