@@ -5,7 +5,6 @@ damaged file again), and switches to each newer version."""
 from __future__ import annotations
 
 import http.client
-import json
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -46,8 +45,7 @@ def update(db: Database, url: str, node_id: str, seed: str, nonce: str,
     version") and the next nonce. Raises client.HubUnreachable when the hub did not answer
     or a file could not be had whole, and packages.InstallRefused for a package not signed
     by the hub (whatever was installed before stays)."""
-    body = json.dumps({"running": courses.running()}).encode()
-    path = "/sync/v1/content"
+    body, path = b"{}", "/sync/v1/content"  # the signature says who asks; nothing else
     answer = client.post(url.rstrip("/") + path, body, {
         "Content-Type": "application/json",
         **requests.sign(seed, node_id, "POST", path, body, nonce)})
@@ -80,23 +78,19 @@ def download(url: str, ticket: str, item: dict, store: Store) -> None:
     address = f"{url.rstrip('/')}/sync/v1/content/files/{sha256}?ticket={quote(ticket)}"
     stalls, fetched_again = 0, False
     while True:
-        have = partial.stat().st_size if partial.exists() else 0
+        have = _size(partial)
         if have > size:
             partial.unlink()
             continue
         if have < size:
             try:
-                got = _fetch_range(address, partial, have)
-            except client.HubUnreachable:
-                got = (partial.stat().st_size if partial.exists() else 0) - have
-                if got <= 0:
-                    stalls += 1
-                    if stalls >= STALLS_ALLOWED:
-                        raise
-                continue
-            stalls = 0 if got > 0 else stalls + 1
+                _fetch_range(address, partial, have)
+                problem = f"{item['path']}: the hub sent nothing"
+            except client.HubUnreachable as error:  # what arrived before the cut stays
+                problem = str(error)
+            stalls = 0 if _size(partial) > have else stalls + 1
             if stalls >= STALLS_ALLOWED:
-                raise client.HubUnreachable(f"{item['path']}: the hub sent nothing")
+                raise client.HubUnreachable(problem)
             continue
         if store.keep(partial, sha256, move=True):
             return
@@ -106,12 +100,15 @@ def download(url: str, ticket: str, item: dict, store: Store) -> None:
         fetched_again = True
 
 
-def _fetch_range(address: str, partial: Path, have: int) -> int:
-    """Append to `partial` what the hub sends from byte `have` on; returns the bytes added.
-    What arrived before a cut stays written (HubUnreachable then)."""
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def _fetch_range(address: str, partial: Path, have: int) -> None:
+    """Append to `partial` what the hub sends from byte `have` on. What arrived before a
+    cut stays written (HubUnreachable then)."""
     headers = {"Range": f"bytes={have}-"} if have else {}
     request = urllib.request.Request(address, headers=headers)
-    added = 0
     try:
         with urllib.request.urlopen(request, timeout=client.TIMEOUT) as response:  # noqa: S310
             mode = "ab" if response.status == 206 else "wb"  # 200: the whole file again
@@ -119,12 +116,10 @@ def _fetch_range(address: str, partial: Path, have: int) -> int:
                 while block := response.read(BLOCK):
                     handle.write(block)
                     handle.flush()
-                    added += len(block)
     except urllib.error.HTTPError as error:
         if error.code == 416:  # asked past the end: start again
             partial.unlink(missing_ok=True)
-            return 0
+            return
         raise client.HubUnreachable(f"{address.split('?')[0]}: {error.code}") from None
     except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
         raise client.HubUnreachable(f"the download was cut: {error}") from None
-    return added

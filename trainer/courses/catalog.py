@@ -64,10 +64,11 @@ def load_catalog(courses_dir: Path, installed: list[Path] = ()) -> Catalog:
 
 
 def newer_version(version: str, than: str) -> bool:
-    from ..content.package import PackageError, version_key
+    """Semantic-version order; False when either is not a version (the loader reports it)."""
+    from ..content.package import PackageError, newer
 
     try:
-        return version_key(version) > version_key(than)
+        return newer(version, than)
     except PackageError:
         return False
 
