@@ -110,3 +110,13 @@ def test_lesson_heading_is_split_from_the_body(courses_dir):
     rendered = render_lesson(lesson, lambda html: sanitize.clean(html, local_only))
     assert rendered.heading.startswith("<h1") and "First steps" in rendered.heading
     assert "<h1" not in rendered.html
+
+
+def test_each_task_list_tick_is_labelled_by_its_text():
+    soup = BeautifulSoup(render_clean("- [x] cut the *cable*\n- [ ] strip it\n    - [ ] inner\n\n"
+                                      "1. [x] loose item\n\n    more text\n"), "html.parser")
+    labels = [(label.get_text(" ", strip=True), label.input.has_attr("checked"))
+              for label in soup.find_all("label")]
+    assert labels == [("cut the cable", True), ("strip it", False), ("inner", False),
+                      ("loose item", True)]
+    assert len(soup.find_all("input")) == 4  # every tick is inside its label

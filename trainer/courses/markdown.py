@@ -8,14 +8,36 @@ import secrets
 from dataclasses import dataclass, field
 
 import markdown as python_markdown
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
 
 from .model import Lesson
 from .quiz import Question
 
+
+class _TaskLabels(Treeprocessor):
+    """Put each task-list tick and its text in one <label>, so a screen reader names the tick
+    by its text (a tick alone is an unlabelled field)."""
+
+    def run(self, root):
+        items = [li for li in root.iter("li") if "task-list-item" in li.get("class", "").split()]
+        for li in items:
+            holder = li if li.text else next(iter(li), None)  # a loose list's item holds a <p>
+            if holder is not None and holder.text:
+                label = holder.makeelement("label", {})
+                label.text, holder.text = holder.text, None
+                holder.insert(0, label)
+
+
+class TaskLabels(Extension):
+    def extendMarkdown(self, md):
+        md.treeprocessors.register(_TaskLabels(md), "task-labels", 24)  # after pymdownx's 25
+
+
 EXTENSIONS = [
     "tables", "admonition", "attr_list", "def_list", "footnotes", "sane_lists", "toc",
     "pymdownx.superfences", "pymdownx.highlight", "pymdownx.inlinehilite", "pymdownx.details",
-    "pymdownx.tasklist", "pymdownx.mark", "pymdownx.tilde",
+    "pymdownx.tasklist", TaskLabels(), "pymdownx.mark", "pymdownx.tilde",
 ]
 def _hidden_fence(source, language, class_name, options, md, **kwargs) -> str:
     """A quiz or gift fence the loader did not take as a question (nested in a list, a quote
