@@ -38,6 +38,9 @@ def parse(text: str, path: Path, problems: Problems, code: str) -> FrontMatter |
     try:
         node = yaml.compose(source, Loader=yaml.SafeLoader)
         values = yaml.safe_load(source) if node is not None else {}
+    except RecursionError:  # brackets nested thousands deep: no front matter is like that
+        problems.error(path, 2, 1, code, _l("front matter is not valid YAML: cannot be read"))
+        return None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line, col = (mark.line + 2, mark.column + 1) if mark else (2, 1)
@@ -53,8 +56,30 @@ def parse(text: str, path: Path, problems: Problems, code: str) -> FrontMatter |
     if not isinstance(values, dict) or not isinstance(node, yaml.MappingNode):
         problems.error(path, 2, 1, code, _l("front matter must be 'key: value' lines"))
         return None
+    if (alias := _first_alias(node)) is not None:  # ten aliases of ten aliases… of a list
+        # make a value of billions of items when read (the "billion laughs")
+        problems.error(path, alias.start_mark.line + 2, alias.start_mark.column + 1, code, _l(
+            "front matter is not valid YAML: %(reason)s",
+            reason="an alias (*name) repeats a value; write the value itself"))
+        return None
+    values = {str(key): value for key, value in values.items()}  # 1: or null: are keys too
     positions = {
         key.value: (value.start_mark.line + 2, value.start_mark.column + 1)
         for key, value in node.value
     }
     return FrontMatter(values, positions, "".join(lines[end + 1:]), end + 2)
+
+
+def _first_alias(node: yaml.Node) -> yaml.Node | None:
+    """A node met a second time in the tree: where an alias (*name) repeats an anchor."""
+    seen, stack = set(), [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            return current
+        seen.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            stack.extend(part for pair in current.value for part in pair)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return None
