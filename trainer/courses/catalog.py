@@ -116,11 +116,13 @@ def load_course(folder: Path, problems: Problems) -> Course | None:
     if front is None or not _required_keys_valid(front, path, problems):
         return None
     values = front.values
+    authors = values.get("authors") or []
+    authors = authors if isinstance(authors, list) else [authors]  # "authors: Amina Kato"
     course = Course(
         id=str(values["id"]), title=str(values["title"]).strip(), version=str(values["version"]),
         language=str(values.get("language", "en")), path=folder,
         summary=str(values.get("summary", "")), welcome=front.body,
-        authors=[str(a) for a in values.get("authors") or []],
+        authors=[str(a) for a in authors],
         license=str(values.get("license", "")), level=str(values.get("level", "")),
         duration=str(values.get("duration", "")), pass_mark=str(values.get("pass_mark", "70%")),
         completion=str(values.get("completion", "all-lessons-passed")),
