@@ -28,6 +28,8 @@ PASS_MARK = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$|^\s*(\d+)\s*/\s*(\d+)\s*$")
 def lesson_id_of(path: Path) -> tuple[int | None, str]:
     """The order prefix and the lesson id of a file name like '02-ohms-law.md'."""
     match = LESSON_FILE.match(path.name)
+    if match is None:  # ".md": nothing before the extension, so no id (reported as such)
+        return None, path.name
     number = int(match.group(1)) if match.group(1) else None
     return number, match.group(2)
 
@@ -186,13 +188,18 @@ def _check_images(line: str, number: int, lesson: Lesson, course_dir: Path,
                 "remote image %(src)s will not load offline; copy it into media/", src=src))
         elif not src.lower().startswith("data:"):
             relative = src.split("#")[0].split("?")[0]
-            target = (lesson.path.parent / relative).resolve()
-            if not target.is_relative_to(course_dir.resolve()):
+            try:
+                target = (lesson.path.parent / relative).resolve()
+                inside = target.is_relative_to(course_dir.resolve())
+                found = inside and (target.is_file() or (lesson.path.parent != course_dir
+                                                         and (course_dir / relative).is_file()))
+                # (a translation may use the course's own image)
+            except (OSError, ValueError):  # a NUL byte, or a name too long to be a file's
+                inside, found = True, False
+            if not inside:
                 problems.error(lesson.path, number, col, "W403", _l(
                     "image '%(src)s' is outside the course folder; copy it into media/",
                     src=src))
-            elif not target.is_file() and not (lesson.path.parent != course_dir
-                                               and (course_dir / relative).is_file()):
-                # (a translation may use the course's own image)
+            elif not found:
                 problems.warning(lesson.path, number, col, "W401",
                                  _l("image '%(src)s' not found", src=src))
