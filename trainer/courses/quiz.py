@@ -305,13 +305,19 @@ def _check_header_values(question: Question, positions: dict, path: Path,
                 "%(key)s '%(value)s': write %(first)s or %(second)s", key=key,
                 value=header[key], first=allowed[0], second=allowed[1]))
     for key in ("points", "attempts"):
-        if key in header and not (header[key].isdigit() and int(header[key]) > 0):
+        if key in header and not _whole_number(header[key]):
             problems.error(path, positions[key], len(key) + 3, "Q110", _l(
                 "%(key)s '%(value)s': write a whole number like 2", key=key,
                 value=header[key]))
     if "unit" in header and question.type != "numeric":
         problems.error(path, positions["unit"], 1, "Q111",
                        _l("unit: only numeric questions have a unit"))
+
+
+def _whole_number(text: str) -> bool:
+    """'2' (or '٢': digits int() reads in any script), above 0; not '²', nor so many digits
+    that int() refuses them."""
+    return text.isdecimal() and len(text) <= 9 and int(text) > 0
 
 
 def _read_numeric_keys(question: Question, path: Path, problems: Problems) -> None:
@@ -358,7 +364,8 @@ def _check_answer_count(question: Question, path: Path, problems: Problems) -> N
             "%(type)s question '%(id)s' needs at least one accepted answer line starting with "
             "'='", type=kind, id=qid))
     elif kind == "order":
-        numbers = [int(o.match) for o in question.options]
+        # (a number too long for int() to read is out of place anyway)
+        numbers = [int(o.match) if len(o.match) <= 9 else 0 for o in question.options]
         if numbers != list(range(1, len(numbers) + 1)):
             problems.error(path, question.options[0].line, 1, "Q230", _l(
                 "order question '%(id)s': number the lines 1, 2, 3… in the right order",
