@@ -156,7 +156,7 @@ def _order(question: Question, form: dict, language: str) -> Grade:
     positions = {}
     for option in question.options:
         value = _one(form, f"position-{option.id}", _l("Give every item a position."))
-        if not value.isdigit() or not 1 <= int(value) <= count:
+        if not value.isdecimal() or not 1 <= int(value) <= count:
             raise InvalidAnswer(_l("Give every item a position."))
         positions[option.id] = int(value)
     if sorted(positions.values()) != list(range(1, count + 1)):
