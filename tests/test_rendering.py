@@ -120,3 +120,12 @@ def test_each_task_list_tick_is_labelled_by_its_text():
     assert labels == [("cut the cable", True), ("strip it", False), ("inner", False),
                       ("loose item", True)]
     assert len(soup.find_all("input")) == 4  # every tick is inside its label
+
+
+def test_a_table_scrolls_sideways_in_a_box_the_keyboard_reaches():
+    soup = BeautifulSoup(render_clean("| a | b |\n| - | - |\n| 1 | 2 |\n\n"
+                                      '<span title="<table>">x</span>'), "html.parser")
+    (table,) = soup.find_all("table")
+    assert table.parent.name == "div" and table.parent["class"] == ["table-scroll"]
+    assert table.parent["tabindex"] == "0"
+    assert soup.find("span")["title"] == "<table>"  # text that looks like a tag stays text

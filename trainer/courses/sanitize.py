@@ -37,12 +37,21 @@ CLEANER = nh3.Cleaner(
 IMG_TAG = re.compile(r"<img\b[^>]*>")
 ATTRIBUTE = re.compile(r'([\w:-]+)="([^"]*)"')
 REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.IGNORECASE)
+TABLE_START, TABLE_END = re.compile(r"<table\b"), re.compile(r"</table>")
 
 
 def clean(fragment: str, image_url: Callable[[str], str | None]) -> str:
     """Sanitise a fragment; `image_url` maps a relative src to a local URL, or None if absent."""
-    return IMG_TAG.sub(lambda match: _local_image(match.group(0), image_url),
-                       CLEANER.clean(fragment))
+    cleaned = IMG_TAG.sub(lambda match: _local_image(match.group(0), image_url),
+                          CLEANER.clean(fragment))
+    return _scrolling_tables(cleaned)
+
+
+def _scrolling_tables(cleaned: str) -> str:
+    """Each table in a box that scrolls sideways on a narrow screen, reachable by keyboard.
+    (nh3 escapes "<" inside attribute values, so every "<table" left is a tag.)"""
+    cleaned = TABLE_START.sub('<div class="table-scroll" tabindex="0"><table', cleaned)
+    return TABLE_END.sub("</table></div>", cleaned)
 
 
 def _local_image(tag: str, image_url: Callable[[str], str | None]) -> str:
