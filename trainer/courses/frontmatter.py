@@ -11,6 +11,9 @@ from ..i18n import lazy_text as _l
 from .problems import Problems
 
 FENCE = "---"
+# libyaml when PyYAML has it: the pure-Python parser takes seconds over brackets nested a few
+# thousand deep (and minutes over more), libyaml stops at its nesting limit at once.
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -36,8 +39,8 @@ def parse(text: str, path: Path, problems: Problems, code: str) -> FrontMatter |
         return None
     source = "".join(lines[1:end])
     try:
-        node = yaml.compose(source, Loader=yaml.SafeLoader)
-        values = yaml.safe_load(source) if node is not None else {}
+        node = yaml.compose(source, Loader=LOADER)
+        values = yaml.load(source, Loader=LOADER) if node is not None else {}
     except RecursionError:  # brackets nested thousands deep: no front matter is like that
         problems.error(path, 2, 1, code, _l("front matter is not valid YAML: cannot be read"))
         return None
