@@ -11,6 +11,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 
 from flask import request, url_for
+from jinja2 import BytecodeCache
 
 from . import clock, i18n
 
@@ -44,7 +45,34 @@ def hlc_moment(hlc: int):
     return i18n.from_timestamp(clock.to_ms(hlc) / 1000)
 
 
+class ProcessBytecode(BytecodeCache):
+    """Compiled templates kept for the life of the process and shared by every app in it.
+    Compiling the templates is most of what creating an app costs (the tests make hundreds).
+    Jinja checks each template's source checksum, so an edited template is compiled again."""
+
+    def __init__(self) -> None:
+        self.code: dict[tuple, bytes] = {}
+
+    @staticmethod
+    def _key(bucket) -> tuple:
+        env = bucket.environment  # the compiled code depends on how the syntax is set up
+        return (bucket.key, env.trim_blocks, env.lstrip_blocks, env.keep_trailing_newline,
+                tuple(sorted(env.extensions)))
+
+    def load_bytecode(self, bucket) -> None:
+        code = self.code.get(self._key(bucket))
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket) -> None:
+        self.code[self._key(bucket)] = bucket.bytecode_to_string()
+
+
+COMPILED = ProcessBytecode()
+
+
 def init_app(app) -> None:
+    app.jinja_env.bytecode_cache = COMPILED
     app.jinja_env.filters.update(
         hlc_time=lambda hlc: i18n.date_time(hlc_moment(hlc)),
         hlc_date=lambda hlc: i18n.date(hlc_moment(hlc)),
