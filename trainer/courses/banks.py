@@ -10,6 +10,7 @@ from . import quiz
 from .aiken import aiken_to_native
 from .gift import gift_to_native
 from .model import Lesson
+from .native import Issue
 from .problems import Problems, read_source
 
 BANK_SUFFIXES = (".gift", ".aiken")
@@ -72,13 +73,19 @@ def fence_for(body: str) -> str:
 
 
 def native_markdown(source: str, aiken: bool = False) -> tuple[str, list]:
-    """GIFT or Aiken text as native Markdown (```quiz blocks and text), with the issues."""
+    """GIFT or Aiken text as native Markdown (```quiz blocks and text), with the issues: the
+    converter's, and what the quiz parser finds in a converted question (weights that do not
+    add up…), at the line where the question starts, as a bank's import reports it."""
     converted, issues = (aiken_to_native if aiken else gift_to_native)(source)
     parts = []
     for item in converted:
         if item.kind == "markdown":
             parts.append(item.text.strip())
-        else:
-            fence = fence_for(item.text)
-            parts.append(f"{fence}quiz\n{item.text.rstrip()}\n{fence}")
-    return "\n\n".join(parts) + "\n", issues
+            continue
+        fence = fence_for(item.text)
+        parts.append(f"{fence}quiz\n{item.text.rstrip()}\n{fence}")
+        problems = Problems()
+        quiz.parse_block([(item.line, text) for text in item.text.split("\n")], item.line,
+                         Path(), problems)
+        issues += [Issue(p.line, p.severity, p.code, p.message) for p in problems]
+    return "\n\n".join(parts) + "\n", sorted(issues, key=lambda issue: issue.line)
