@@ -2,6 +2,8 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
+# axe-core from npm, for the accessibility tests (tests/test_accessibility.py)
+AXE_CORE = 4.14.1
 
 LANGUAGES = fr es pt sw ar
 CATALOGS = $(foreach lang,$(LANGUAGES),translations/$(lang)/LC_MESSAGES/messages.po)
@@ -14,7 +16,7 @@ COMPILED = $(patsubst translations/%.po,trainer/translations/%.mo,$(CATALOGS))
 serve: $(VENV)/.installed $(COMPILED)  ## install into .venv and serve the bundled courses on :8080
 	$(BIN)/trainer serve
 
-test: $(VENV)/.test-installed $(COMPILED)  ## install the test dependencies and run every test
+test: $(VENV)/.test-installed $(VENV)/axe/.axe-core-$(AXE_CORE) $(COMPILED)  ## install the test dependencies and run every test
 	$(BIN)/python -m pytest
 
 translations: $(VENV)/.installed  ## extract the interface's messages, update every catalog, compile
@@ -50,6 +52,10 @@ $(VENV)/.installed: pyproject.toml
 
 $(VENV)/.test-installed: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+$(VENV)/axe/.axe-core-$(AXE_CORE):
+	npm install --no-save --no-audit --no-fund --prefix $(VENV)/axe axe-core@$(AXE_CORE)
 	touch $@
 
 clean:
