@@ -73,8 +73,9 @@ def check_csrf() -> None:
 
 
 # Course media: shown, never run. A sandbox gives an SVG or PDF opened on its own no access
-# to the box's pages or cookies.
-MEDIA_POLICY = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox"
+# to the box's pages or cookies; and no other site may frame it, like any page of the box.
+MEDIA_POLICY = ("default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox; "
+                "frame-ancestors 'none'")
 
 
 def add_headers(response):
