@@ -199,7 +199,7 @@ def test_every_kind_of_response_carries_the_security_headers(app, hub_with_every
     post = lambda browser, path, data=None: browser.post(  # noqa: E731
         path, data={**(data or {}), "csrf_token": csrf_from(browser, "/")})
     assert post(boss, "/coordinate/courses/publish", {"course_id": "basics"}).status_code == 302
-    for attempt in range(app.config["SIGNIN_MAX_FAILURES"] + 1):
+    for _ in range(app.config["SIGNIN_MAX_FAILURES"] + 1):
         limited = sign_in(visitor, "ghost", "wrong")
     answers = {
         "page": boss.get("/coordinate/"),
