@@ -11,6 +11,10 @@ import waitress
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
 MMAP_THRESHOLD = 128 * 1024
 MAX_BODY = 64 * 1024 * 1024  # waitress refuses bigger bodies before the app reads them
+# Each phone's browser keeps its connection open between pages: waitress's default of 100
+# would leave the 101st learner of a class waiting until someone's connection times out.
+# 500 stays well under the 1024 open files a service gets by default (and select()'s limit).
+CONNECTION_LIMIT = 500
 
 
 def return_large_blocks_to_the_system() -> bool:
@@ -31,4 +35,4 @@ def serve(app, host: str, port: int, threads: int) -> None:
     gc.freeze()  # start-up objects (catalog, templates) are never collected: skip them
     waitress.serve(app, host=host, port=port, threads=threads, ident="trainer",
                    clear_untrusted_proxy_headers=True, max_request_body_size=MAX_BODY,
-                   _quiet=True)
+                   connection_limit=CONNECTION_LIMIT, _quiet=True)
