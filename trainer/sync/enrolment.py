@@ -47,7 +47,15 @@ def proof(secret: str, *parts: str) -> str:
 
 
 def digest(document: dict) -> str:
-    return hashlib.sha256(canonical_json(document).encode()).hexdigest()
+    # (a lone surrogate, which JSON can spell \ud800, is hashed as it is: its signature is
+    # then refused, instead of the encoding failing)
+    return hashlib.sha256(canonical_json(document).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def same_proof(expected: str, given: object) -> bool:
+    """Whether `given` is the expected proof, compared in constant time, as bytes (the
+    comparison of str refuses anything but ASCII with a TypeError)."""
+    return hmac.compare_digest(expected.encode(), str(given).encode("utf-8", "replace"))
 
 
 # On the hub -----------------------------------------------------------------------------
@@ -100,8 +108,8 @@ def accept(db: Database, request: dict, now: float | None = None) -> dict:
     with immediate(db):
         row = db.execute("SELECT secret, site_id, role, expires_at, used_at FROM "
                          "enrolment_token WHERE id = ?", [token_id]).fetchone()
-        if row is None or not hmac.compare_digest(
-                proof(row[0], node_id, public), str(request.get("proof", ""))):
+        if row is None or not same_proof(proof(row[0], node_id, public),
+                                         request.get("proof", "")):
             raise EnrolmentRefused(_l("This token is not one of this hub's, or it was typed "
                                       "wrongly."))
         secret, site_id, role, expires_at, used_at = row
@@ -150,7 +158,7 @@ def store_answer(db: Database, token: str, answer: dict, hub_url: str = "") -> d
     if not isinstance(answer, dict) or not {"certificate", "signature"} <= set(answer):
         raise EnrolmentRefused(_l("The hub's answer is not readable."))
     body = {"certificate": answer["certificate"], "signature": answer["signature"]}
-    if not hmac.compare_digest(proof(secret, digest(body)), str(answer.get("hub_proof", ""))):
+    if not same_proof(proof(secret, digest(body)), answer.get("hub_proof", "")):
         raise EnrolmentRefused(_l("The answer does not come from the hub this token is "
                                   "from."))
     certificate = answer["certificate"]
