@@ -45,7 +45,7 @@ def enrol():
         return refuse(404, "this node is not a hub")
     if (request.content_length or 0) > MAX_REQUEST_BYTES:
         return refuse(413, "the enrolment request is too large")
-    body = request.get_json(silent=True)
+    body = json_body(request.get_data(cache=False)) if request.is_json else None
     try:
         answer = enrolment.accept(db, body)
     except enrolment.EnrolmentRefused as error:
@@ -61,7 +61,7 @@ def hello():
     db = get_db()
     if (request.content_length or 0) > MAX_REQUEST_BYTES:
         return refuse(413, "the hello is too large")
-    asked = request.get_json(silent=True)
+    asked = json_body(request.get_data(cache=False)) if request.is_json else None
     asked = asked if isinstance(asked, dict) else {}
     learn_certificate(db, asked.get("certificate"))
     origin, _ = events.origin_of(db)
@@ -122,10 +122,7 @@ def pull():
     sender, refused = signed_by(db, body)
     if refused:
         return refused
-    try:  # the body was read once, to check its signature
-        asked = json.loads(body)
-    except ValueError:
-        asked = {}
+    asked = json_body(body)  # (read once, to check its signature)
     asked = asked if isinstance(asked, dict) else {}
     theirs = bundle.vector(asked.get("vv"))
     # A signed request: what the node holds and its clock are kept for the dashboard (last
@@ -140,6 +137,15 @@ def pull():
                     "nonce": requests.new_nonce(db), "revocations": revocation.signed_list(db),
                     "certificates": [c for c in bundle.certificates_held(db)
                                      if c["body"]["node_id"] in nodes]})
+
+
+def json_body(body: bytes):
+    """The JSON a body holds, or None when it holds none (brackets nested thousands deep
+    too: the parser gives up on them with a RecursionError)."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
 
 
 def signed_by(db, body: bytes) -> tuple[str | None, tuple | None]:
