@@ -172,7 +172,7 @@ def decode_chunk(data: bytes) -> list[Event]:
             data = json.loads(line)
             origin = data.get("origin") if isinstance(data, dict) else None
             event = from_wire(data, last.get(origin) if isinstance(origin, str) else None)
-        except (ValueError, UnicodeDecodeError) as error:
+        except (ValueError, RecursionError) as error:  # (nested thousands deep: RecursionError)
             if isinstance(error, ChunkError):
                 raise ChunkError(f"line {number}: {error}") from None
             raise ChunkError(f"line {number} is not JSON") from None
