@@ -9,13 +9,15 @@ from .. import clock
 from ..db import immediate
 from ..events import canonical_json
 
+LATEST_MS = 2**53  # a clock past this (year 285 000) is no clock: SQLite would not even hold it
+
 
 def remember(db: Database, node_id: str, theirs: dict[str, int], their_clock,
              via: str) -> None:
     """Note a node's visit (online, or by a bundle it made: `via` is "online" or "usb")."""
     now = clock.now_ms()
     offset = their_clock - now if isinstance(their_clock, int) and not isinstance(
-        their_clock, bool) else None
+        their_clock, bool) and 0 <= their_clock < LATEST_MS else None
     with immediate(db):
         db.execute("INSERT INTO peer (node_id, last_seen, their_vv, clock_offset_ms, via)"
                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (node_id) DO UPDATE SET last_seen ="
