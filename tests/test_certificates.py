@@ -51,6 +51,7 @@ def test_anyone_can_check_a_code_and_wrong_codes_are_refused(app, client, signed
     assert response.status_code == 404 and "No certificate on this box" in html(response).text
     redirected = stranger.get(f"/verify?code={code}")
     assert redirected.status_code == 302 and redirected.headers["Location"].endswith(code)
+    assert stranger.get("/verify/ÉTÉ-2024").status_code == 404  # any script: not a crash
 
 
 def test_codes_depend_on_the_box_secret_and_the_event():

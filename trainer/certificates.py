@@ -51,12 +51,13 @@ def completion(db: Database, user_id: str, course_id: str) -> dict | None:
 
 def find_by_code(db: Database, secret: str, code: str) -> dict | None:
     """The completion a code stands for, or None."""
-    wanted = code.strip().upper().replace(" ", "")
+    # (as bytes: hmac.compare_digest refuses str with anything but ASCII in it)
+    wanted = code.strip().upper().replace(" ", "").encode("utf-8", "replace")
     rows = db.execute("SELECT c.event_id, c.user_id, c.course_id, c.course_version, c.hlc,"
                       " u.display_name, u.username FROM completions c JOIN users u"
                       " ON u.id = c.user_id").fetchall()
     for event_id, user_id, course_id, version, hlc, name, username in rows:
-        if hmac.compare_digest(code_for(secret, event_id), wanted):
+        if hmac.compare_digest(code_for(secret, event_id).encode(), wanted):
             return {"user_id": user_id, "course_id": course_id, "course_version": version,
                     "hlc": hlc, "name": name or username}
     return None
