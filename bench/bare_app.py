@@ -12,6 +12,7 @@ from flask import Flask, request
 
 PARAGRAPH = ("<p>A directional antenna focuses the radio energy in one direction, so a link "
              "between two roofs can reach further with the same transmit power.</p>\n")
+CONNECTION_LIMIT = 500  # as trainer serve sets it (trainer/server.py); waitress's default is 100
 
 
 def fixed_page(size: int) -> str:
@@ -64,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     try:
         waitress.serve(create_app(args.size, args.database), host=args.host, port=args.port,
-                       threads=args.threads, _quiet=True)
+                       threads=args.threads, connection_limit=CONNECTION_LIMIT, _quiet=True)
     except KeyboardInterrupt:
         pass
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import signal
@@ -20,6 +21,7 @@ COURSES_DIR = PROJECT / "courses"
 TRAINER_CLI = [sys.executable, "-m", "trainer"]
 COOKIE_NAME = "trainer_session"
 LEARNER_PASSWORD = "bench-pass-1234"
+COORDINATOR_PASSWORD = "bench-coordinator-1234"
 READY_TIMEOUT = 20.0
 STOP_TIMEOUT = 5.0
 CSRF_INPUT = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
@@ -42,13 +44,23 @@ def trainer_env(home: str) -> dict:
     return {**os.environ, "TRAINER_HOME": home, "TRAINER_COURSES_DIR": str(COURSES_DIR)}
 
 
+def init_box(home: str) -> None:
+    """Make the instance and its coordinator as install.sh does, before the first start (else
+    `trainer serve` would hash a demo coordinator's password while starting)."""
+    subprocess.run([*TRAINER_CLI, "init", "--admin", "coordinator", "--password",
+                    COORDINATOR_PASSWORD], env=trainer_env(home), check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 def add_learners(home: str, count: int) -> list[str]:
-    """Create `count` learners with the CLI; they all share LEARNER_PASSWORD."""
+    """Create `count` learners from one CSV file (`trainer users import`); they all share
+    LEARNER_PASSWORD."""
     names = [f"learner{i:03d}" for i in range(1, count + 1)]
-    for name in names:
-        subprocess.run([*TRAINER_CLI, "users", "add", "--username", name,
-                        "--password", LEARNER_PASSWORD, "--role", "learner"],
-                       env=trainer_env(home), check=True, stdout=subprocess.DEVNULL)
+    roster = Path(home) / "learners.csv"
+    roster.write_text("username,name,password\n" + "".join(
+        f"{name},Learner {name[7:]},{LEARNER_PASSWORD}\n" for name in names))
+    subprocess.run([*TRAINER_CLI, "users", "import", str(roster)], env=trainer_env(home),
+                   check=True, stdout=subprocess.DEVNULL)
     return names
 
 
@@ -93,6 +105,11 @@ class Server:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
         kilobytes = int(re.search(rf"^{field}:\s+(\d+) kB", status, re.M).group(1))
         return kilobytes / 1024
+
+    def forget_peak_memory(self) -> None:
+        """Start VmHWM again from the current RSS (Linux: clear_refs 5), so a later peak is
+        the peak of what happened since."""
+        Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
 
     def stop(self) -> None:
         """Ask the process to stop; kill it if it does not."""
@@ -156,3 +173,9 @@ def sign_in(port: int, username: str, password: str = LEARNER_PASSWORD) -> str:
 def stop_on_sigterm() -> None:
     """Turn SIGTERM into SystemExit, so `with` blocks still stop the servers."""
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+def write_json(path: Path | None, report: dict) -> None:
+    """Write a script's figures as JSON for bench/run_all (nothing without --json)."""
+    if path is not None:
+        Path(path).write_text(json.dumps(report, indent=2) + "\n")
