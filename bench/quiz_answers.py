@@ -51,6 +51,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--answers", type=int, default=3000, help="answers per target")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--duration", type=float, default=60.0, help="cap per target, seconds")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
     return parser.parse_args()
 
 
@@ -106,35 +107,44 @@ def trainer_sessions(port: int, home: str, learners: list[str]) -> list[tuple]:
     return sessions
 
 
-def report(name: str, seconds: float, results: list) -> float:
+def report(name: str, seconds: float, results: list) -> dict:
+    """Print one target's line; its figures."""
     latencies = sorted(latency for latency, _ in results)
     ok = sum(1 for _, status in results if status in (302, 303))
     rate = ok / seconds
     p95 = latencies[int(len(latencies) * 0.95) - 1] * 1000 if latencies else float("nan")
     print(f"{name:<22}{rate:9.1f}/s {p95:9.1f} ms p95 {len(results) - ok:7d} errors "
           f"{len(results):8d} answers")
-    return rate
+    return {"answers_per_s": round(rate, 1), "p95_ms": round(p95, 1),
+            "errors": len(results) - ok, "answers": len(results)}
 
 
 def main() -> None:
     args = parse_args()
     server.stop_on_sigterm()
     with server.make_home() as home:
+        server.init_box(home)
         learners = server.add_learners(home, args.learners)
         with server.start_trainer(home) as trainer:
             sessions = trainer_sessions(trainer.port, home, learners)
             targets = open_questions()
-            trainer_rate = report("trainer answer", *fire(trainer.port, targets, sessions, args))
+            trainer_figures = report("trainer answer", *fire(trainer.port, targets, sessions,
+                                                             args))
             recorded = count_answers(home)
         bare_command = [sys.executable, str(Path(__file__).parent / "bare_app.py"),
                         "--database", str(Path(home) / "bare.db")]
         with server.Server(bare_command, server.trainer_env(home), Path(home) / "bare.log",
                            "/") as bare:
-            bare_rate = report("bare durable insert", *fire(bare.port, [("/answer", "1")],
-                                                           [("", "", str)], args))
+            bare_figures = report("bare durable insert", *fire(bare.port, [("/answer", "1")],
+                                                              [("", "", str)], args))
+    trainer_rate, bare_rate = trainer_figures["answers_per_s"], bare_figures["answers_per_s"]
     print(f"\nanswers recorded by trainer: {recorded}")
     print(f"trainer / bare insert: {trainer_rate / bare_rate:.0%}; "
           f"target >= {TARGET}/s: {'PASS' if trainer_rate >= TARGET else 'FAIL'}")
+    server.write_json(args.json, {
+        "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "trainer": trainer_figures, "bare": bare_figures, "recorded": recorded,
+        "acknowledged": trainer_figures["answers"] - trainer_figures["errors"]})
 
 
 def count_answers(home: str) -> int:

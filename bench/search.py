@@ -14,6 +14,7 @@ queried with the same words.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import re
 import sqlite3
@@ -110,6 +111,7 @@ def main() -> None:
     parser.add_argument("--courses", type=int, default=20)
     parser.add_argument("--lessons", type=int, default=50, help="lessons per course and language")
     parser.add_argument("--queries", type=int, default=400)
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
     args = parser.parse_args()
     english = vocabulary("courses/*/0*.md")
     french = vocabulary("courses/*/fr/0*.md")
@@ -154,6 +156,12 @@ def main() -> None:
     print(f"{'ratio':24}{p50 / base50:9.1f}{p95 / base95:9.1f}")
     print(f"\ncheck: query p95 {p95:.1f} ms <= {TARGET_P95_MS:.0f} ms: "
           f"{'PASS' if p95 <= TARGET_P95_MS else 'FAIL'}")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "lessons": count, "queries": len(queries), "found": found,
+            "build_s": round(built, 1), "index_mb": round(size / 1e6, 1),
+            "trainer": {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1)},
+            "fts5": {"p50_ms": round(base50, 1), "p95_ms": round(base95, 1)}}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -399,6 +399,7 @@ def main() -> None:
     parser.add_argument("--class-size", type=int, default=25)
     parser.add_argument("--bare-server", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
     args = parser.parse_args()
     if args.bare_server:
         import waitress
@@ -430,12 +431,24 @@ def main() -> None:
             proxy.close()
             hub_peak = hub.memory_mb("VmHWM")
             held = count_events(hub_home, node_of(box_home))
+            # The sync writes an event of its own (which course versions run on the box).
+            written = count_events(box_home, node_of(box_home))
         floor = transport_floor(chunks, hub_home)
     print(output.strip())
     report(count, seconds, floor, proxy, chunks, (box_peak, hub_peak),
            (encode_seconds, decode_seconds, verify_seconds))
-    print(f"check: the hub holds {held} of the box's {count} events: "
-          f"{'PASS' if held == count else 'FAIL'}")
+    print(f"check: the hub holds {held} of the box's {written} events: "
+          f"{'PASS' if held == written else 'FAIL'}")
+    push = proxy.total(0, PUSH) + proxy.total(1, PUSH)
+    server.write_json(args.json, {
+        "events": count, "learners": learners, "chunks": len(chunks),
+        "sync_s": round(seconds, 2), "floor_s": round(floor, 3),
+        "push_bytes_per_event": round(push / count, 1),
+        "all_bytes_per_event": round((proxy.total(0) + proxy.total(1)) / count, 1),
+        "held_by_hub": held, "box_events_after": written, "box_peak_rss_mb": round(box_peak, 1),
+        "hub_peak_rss_mb": round(hub_peak, 1), "load_average": round(load, 2),
+        "in_process_s": {"encode": round(encode_seconds, 2), "decode": round(decode_seconds, 2),
+                         "verify": round(verify_seconds, 2)}})
     print(f"\nload average when the sync started {load:.2f} on {os.cpu_count()} CPUs (other "
           "work on the machine slows every figure here)")
     report_signatures(sample)
