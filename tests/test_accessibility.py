@@ -16,8 +16,8 @@ import pytest
 from trainer import accounts
 from trainer.db import get_db
 
-from .conftest import PASSWORD, add_user, sign_in
-from .test_hub_dashboard import make_hub
+from .conftest import PASSWORD, LiveServer, add_user, sign_in
+from .test_hub_dashboard import seen  # noqa: F401  (a fixture)
 from .test_languages import catalog
 from .test_quiz_pages import LESSON, RIGHT, answer, quiz_course  # noqa: F401  (a fixture)
 
@@ -86,13 +86,13 @@ class Audit:
 
 
 @pytest.fixture
-def audit_at(browser, live_server, axe_source):
-    """Audit(width): a fresh browser context on the live server, closed at the end."""
+def audit_at(browser, axe_source):
+    """audit_at(url, width): an Audit in a fresh browser context, closed at the end."""
     contexts = []
 
-    def start(width: int) -> Audit:
+    def start(url: str, width: int) -> Audit:
         contexts.append(browser.new_context(viewport={"width": width, "height": 800},
-                                            base_url=live_server.url))
+                                            base_url=url))
         return Audit(contexts[-1].new_page(), axe_source)
 
     yield start
@@ -112,10 +112,10 @@ def test_axe_reports_what_it_should(browser, axe_source):
     assert {"label", "color-contrast"} <= found
 
 
-def test_learner_pages_on_a_phone(app, audit_at, quiz_course):  # noqa: F811
+def test_learner_pages_on_a_phone(app, live_server, audit_at, quiz_course):  # noqa: F811
     from playwright.sync_api import expect
 
-    audit = audit_at(360)
+    audit = audit_at(live_server.url, 360)
     page = audit.page
     add_user(app, "amina")
     wide = "| " + " | ".join(f"Column {n}" for n in range(12)) + " |\n" + "| --- " * 12 + "|\n"
@@ -220,10 +220,10 @@ def classroom(app, client, quiz_course, courses_dir):  # noqa: F811
 
 
 @pytest.mark.parametrize("width", [1280, 360])
-def test_staff_pages(app, audit_at, classroom, tmp_path, width):
+def test_staff_pages(live_server, audit_at, classroom, tmp_path, width):
     from playwright.sync_api import expect
 
-    audit = audit_at(width)
+    audit = audit_at(live_server.url, width)
     page = audit.page
 
     audit.sign_in("tina")
@@ -256,14 +256,25 @@ def test_staff_pages(app, audit_at, classroom, tmp_path, width):
     audit.goto("/coordinate/sync/", "Sync with the hub", "sync")
     audit.goto("/coordinate/courses/", "Course versions", "course versions")
     audit.goto("/coordinate/problems", "Course problems", "problems")
-
-    make_hub(app)
-    audit.goto("/hub/", "Hub", "hub overview")
-    audit.goto("/hub/sites", "Sites and enrolment tokens", "hub sites")
-    page.locator("section.site-card", has_text="Lamu").get_by_role(
-        "button", name="Make an enrolment token").click()
-    audit.check("hub enrolment token", "A token for a box of Lamu")
-    audit.goto("/hub/xapi/", "xAPI forwarding", "hub xapi")
-    audit.goto("/coordinate/sync/", "Sync with the hub", "sync on the hub")
-    audit.goto("/coordinate/courses/", "Course versions", "course versions on the hub")
     audit.assert_clean()
+
+
+def test_hub_pages(seen, audit_at):  # noqa: F811
+    """A hub with boxes, a relay, events set aside and a username on two boxes."""
+    hub, _ = seen
+    server = LiveServer(hub)
+    try:
+        for width in (1280, 360):
+            audit = audit_at(server.url, width)
+            audit.sign_in("boss")
+            audit.goto("/hub/", "Hub", "hub overview")
+            audit.goto("/hub/sites", "Sites and enrolment tokens", "hub sites")
+            audit.page.locator("section.site-card", has_text="Lamu").get_by_role(
+                "button", name="Make an enrolment token").click()
+            audit.check("hub enrolment token", "A token for a box of Lamu")
+            audit.goto("/hub/xapi/", "xAPI forwarding", "hub xapi")
+            audit.goto("/coordinate/sync/", "Sync with the hub", "sync on the hub")
+            audit.goto("/coordinate/courses/", "Course versions", "course versions on the hub")
+            audit.assert_clean()
+    finally:
+        server.stop()
