@@ -155,7 +155,7 @@ def read_manifest(db: Database, folder: Path) -> tuple[dict, dict[str, str]]:
         if len(text) > MAX_MANIFEST_BYTES:
             raise ValueError
         manifest = json.loads(text)
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (OSError, ValueError, RecursionError):  # (JSON nested thousands deep: Recursion…)
         raise BundleRefused(_l("%(folder)s is not a trainer bundle, or it is damaged.",
                                folder=folder)) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
@@ -169,6 +169,9 @@ def read_manifest(db: Database, folder: Path) -> tuple[dict, dict[str, str]]:
     if not keys.verify(creator_key, hashlib.sha256(text.encode()).hexdigest(), signature):
         raise BundleRefused(_l("The bundle's signature does not match: it was changed after "
                                "it was made."))
+    if not isinstance(manifest.get("chunks", []), list):  # signed, yet not as export writes
+        raise BundleRefused(_l("%(folder)s is not a trainer bundle, or it is damaged.",
+                               folder=folder))
     return manifest, known
 
 
@@ -254,11 +257,11 @@ def receipt_from(db: Database, folder: Path, peer: str) -> dict[str, int] | None
             receipt, signature = item["receipt"], item["signature"]
             node = str(receipt["node"])
             epoch = int(str(receipt.get("origin", "/0")).rsplit("/", 1)[1])
-        except (OSError, ValueError, KeyError, TypeError, IndexError):
-            continue
+            digest = hashlib.sha256(canonical_json(receipt).encode()).hexdigest()
+        except (OSError, ValueError, KeyError, TypeError, IndexError, RecursionError):
+            continue  # (a lone surrogate cannot be encoded: a ValueError too)
         if node != peer or node not in known:
             continue
-        digest = hashlib.sha256(canonical_json(receipt).encode()).hexdigest()
         if keys.verify(known[node], digest, signature):
             found.append((epoch, vector(receipt["vv"])))
     if not found:
