@@ -259,12 +259,23 @@ def translated_media(course_id: str, language: str, filename: str):
 
 def send_media(course, filename: str):
     fresh = request.args.get("v") == course.media_version
-    # send_from_directory refuses any path that would leave the media folder.
+    # send_from_directory refuses any path that would leave the media folder, but follows
+    # links: a link in a course folder must not hand out the box's own files.
+    if not inside(course.path / "media", filename):
+        abort(404)
     response = send_from_directory(
         course.path / "media", filename, max_age=MEDIA_MAX_AGE if fresh else 60,
         as_attachment=Path(filename).suffix.lower() not in SHOWN_INLINE)
     response.headers["Content-Security-Policy"] = MEDIA_POLICY
     return response
+
+
+def inside(folder: Path, filename: str) -> bool:
+    """Whether the file named lies inside `folder` once every link is followed."""
+    try:
+        return (folder / filename).resolve().is_relative_to(folder.resolve())
+    except (ValueError, OSError, RuntimeError):  # a NUL byte, a name too long, a link loop
+        return False
 
 
 def init_app(app) -> None:
