@@ -52,12 +52,20 @@ def chosen_folder(upload_field: str) -> Iterator[Path | None]:
 
 
 def unpack(stream, work: Path) -> bool:
-    """An uploaded .tar unpacked safely (no links, no paths outside `work`); False when it is
-    not a tar file."""
+    """An uploaded .tar unpacked safely, whole or not at all: plain files and folders only,
+    none outside `work` (bundles and packs hold nothing else; a link could lead out). False,
+    and `work` left empty, when it is not such a tar file."""
     try:
         with tarfile.open(fileobj=stream, mode="r:*") as archive:
-            archive.extractall(work, filter="data")
+            members = archive.getmembers()
+            for member in members:  # every member checked before any is written
+                if not (member.isfile() or member.isdir()) or \
+                        tarfile.data_filter(member, str(work)).name != member.name:
+                    raise tarfile.FilterError(member.name)  # a link, a device, /abs or ../
+            archive.extractall(work, members=members, filter="data")
     except (tarfile.TarError, OSError, ValueError):
+        shutil.rmtree(work, ignore_errors=True)  # what came before the bad member too
+        work.mkdir(exist_ok=True)
         return False
     return True
 
