@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -230,10 +231,16 @@ def write_receipt(db: Database, folder: Path) -> Path:
     origin, _ = events.origin_of(db)
     receipt = {"node": node_id, "origin": origin, "vv": events.version_vector(db)}
     text = canonical_json(receipt)
-    path = Path(folder) / RECEIPTS / f"{node_id}.json"
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(json.dumps({"receipt": receipt, "signature": keys.sign(
-        seed, hashlib.sha256(text.encode()).hexdigest())}), encoding="utf-8")
+    receipts = Path(folder) / RECEIPTS
+    if receipts.is_symlink():  # a link the stick holds could lead anywhere on this node
+        receipts.unlink()
+    receipts.mkdir(exist_ok=True)
+    path = receipts / f"{node_id}.json"
+    temporary = receipts / f".{node_id}.{secrets.token_hex(4)}"
+    with open(temporary, "x", encoding="utf-8") as handle:  # new: never through a link
+        handle.write(json.dumps({"receipt": receipt, "signature": keys.sign(
+            seed, hashlib.sha256(text.encode()).hexdigest())}))
+    os.replace(temporary, path)  # replaces a link left there, not what it leads to
     return path
 
 
