@@ -363,10 +363,12 @@ def test_packages_and_files_are_served_only_to_enrolled_nodes(net):
 
     forged = URLSafeTimedSerializer("another-secret", salt="content-files").dumps("box")
     assert hub.get(f"/sync/v1/content/files/{sha}?ticket={forged}").status_code == 401
+    with net.box.app_context():
+        box_id = get_db().execute("SELECT node_id FROM node").fetchone()[0]
     with net.hub.test_request_context():
         from trainer.content.http import tickets
 
-        ticket = tickets().dumps("box")
+        ticket = tickets().dumps(box_id)  # what the hub gives the box with its offer
     with hub.get(f"/sync/v1/content/files/{sha}?ticket={ticket}") as whole:
         assert whole.status_code == 200
         data = whole.data

@@ -49,8 +49,10 @@ def offer():
 def file(sha256: str):
     """One file of a package, by its SHA-256; a Range header resumes a cut download."""
     try:
-        tickets().loads(request.args.get("ticket", ""), max_age=TICKET_SECONDS)
+        holder = tickets().loads(request.args.get("ticket", ""), max_age=TICKET_SECONDS)
     except BadSignature:
+        holder = None
+    if holder is None or not enrolled(get_db(), holder):  # revoked since: refused at once
         return refuse(401, "this download needs a fresh ticket from a signed request")
     if not package.SHA256.match(sha256):
         return refuse(404, "no such file")
@@ -61,6 +63,12 @@ def file(sha256: str):
                          etag=sha256, max_age=0)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def enrolled(db, node_id) -> bool:
+    """Whether the node a ticket was made for still holds a certificate not revoked."""
+    return db.execute("SELECT 1 FROM certificate WHERE node_id = ? AND revoked_at IS NULL",
+                      [str(node_id)]).fetchone() is not None
 
 
 def init_app(app) -> None:
