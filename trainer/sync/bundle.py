@@ -97,9 +97,9 @@ def keep_certificates(db: Database, items: list[dict]) -> None:
 
 
 def trusted_certificates(db: Database, items) -> list[dict]:
-    """Those of `items` that this node's hub signed."""
+    """Those of `items` (a list, else none) that this node's hub signed."""
     hub_key = trusted_hub_key(db)
-    return [item for item in items or [] if isinstance(item, dict)
+    return [item for item in (items if isinstance(items, list) else []) if isinstance(item, dict)
             and isinstance(item.get("body"), dict) and hub_key
             and item["body"].get("hub_key") == hub_key
             and enrolment.verify_certificate(item["body"], item.get("signature", ""))]
