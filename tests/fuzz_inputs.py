@@ -28,21 +28,23 @@ INSERTS = st.one_of(st.binary(max_size=16), st.sampled_from([
 
 @st.composite
 def damaged(draw, data: bytes, most: int = 4) -> bytes:
-    """`data` after one to `most` random edits: a flipped byte, a cut, an insertion, a
-    deleted or repeated stretch, or a truncation."""
+    """`data` after one to `most` random edits: a flipped byte, an insertion, a deleted or
+    repeated stretch, or a truncation. Every edit draws the same choices whatever the data
+    (places are shares of its length), so a test may damage data made anew each example."""
     for _ in range(draw(st.integers(1, most))):
-        at = draw(st.integers(0, len(data)))
         edit = draw(st.sampled_from(["flip", "insert", "delete", "repeat", "truncate"]))
+        at = draw(st.integers(0, 2**16)) * len(data) // 2**16
+        size, xor, inserted = draw(st.integers(1, 200)), draw(st.integers(1, 255)), draw(INSERTS)
         if edit == "flip" and data:
             at = min(at, len(data) - 1)
-            data = data[:at] + bytes([data[at] ^ draw(st.integers(1, 255))]) + data[at + 1:]
+            data = data[:at] + bytes([data[at] ^ xor]) + data[at + 1:]
         elif edit == "insert":
-            data = data[:at] + draw(INSERTS) + data[at:]
+            data = data[:at] + inserted + data[at:]
         elif edit == "delete":
-            data = data[:at] + data[at + draw(st.integers(1, 200)):]
+            data = data[:at] + data[at + size:]
         elif edit == "repeat":
-            data = data[:at] + data[at:at + draw(st.integers(1, 200))] * 2 + data[at:]
-        else:
+            data = data[:at] + data[at:at + size] * 2 + data[at:]
+        elif edit == "truncate":
             data = data[:at]
     return data
 
