@@ -18,11 +18,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from trainer import events
+from trainer import accounts, events
 from trainer.content import package, packages
 from trainer.content.store import Store
 from trainer.db import get_db, open_database
-from trainer.sync import bundle, protocol
+from trainer.sync import bundle, client, passwords, protocol
 
 from .content_network import Network, random_bytes
 from .content_network import environment as box_environment
@@ -341,3 +341,37 @@ def test_a_box_killed_while_it_fetches_and_installs_an_update_runs_one_whole_ver
     assert proxy.bytes_sent("down") < BIG * 1.2  # the download resumed after the cut
     lesson = net.box.extensions["trainer"].library.catalog.courses["basics"].path
     assert "New in 1.1.0." in (lesson / "01-first-steps.md").read_text(encoding="utf-8")
+
+
+# Two writes that must stand or fall together ----------------------------------------------
+
+
+def test_a_power_cut_before_the_hub_accepts_a_box_password_change_does_not_lose_it(
+        net, monkeypatch):
+    """The hub's password writes outrank a box's, so a box's later change counts once the
+    hub accepts it (sync/passwords.py). A hub whose power goes after it stored the box's
+    events but before it accepted the change must not hold them as if all were done: the
+    box would never send them again, and its learner's new password would be lost."""
+    monkeypatch.setattr(accounts, "PASSWORD_METHOD", "pbkdf2:sha256:1")  # speed, not safety
+    with net.box.app_context():
+        amina = accounts.create_user(get_db(), "amina", "old-pass")
+    net.sync(net.box, net.url)
+    with net.hub.app_context():  # the coordinator resets it on the hub
+        events.set_fields(get_db(), "user", amina,
+                          {"password_hash": accounts.hash_password("hub-pass")}, by=None)
+    net.sync(net.box, net.url)
+    with net.box.app_context():  # then amina changes it on the box
+        events.set_fields(get_db(), "user", amina,
+                          {"password_hash": accounts.hash_password("box-pass")}, by=amina)
+
+    def power_cut(*args, **kwargs):
+        raise OSError("power cut")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(passwords, "accept_passwords", power_cut)
+        with pytest.raises(client.HubUnreachable):
+            net.sync(net.box, net.url)
+    net.sync(net.box, net.url)
+    for name, app in (("hub", net.hub), ("box", net.box)):
+        with app.app_context():
+            assert accounts.authenticate(get_db(), "amina", "box-pass") is not None, name

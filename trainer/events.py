@@ -6,6 +6,7 @@ import hashlib
 import json
 import sqlite3
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
 from sqlite_utils import Database
@@ -114,14 +115,17 @@ class Received:
     quarantined: int = 0  # a different event where one is held: kept aside, shown
 
 
-def receive(db: Database, events: list[Event], source: str) -> Received:
+def receive(db: Database, events: list[Event], source: str,
+            then: Callable[[Database, list[Event]], object] | None = None) -> Received:
     """Store events that come from other nodes, in one transaction: new ones are inserted and
     folded in; the same event again changes nothing; another event under an (origin, seq) or
     an event id already held goes to quarantine and never overwrites, and so do events a
     revoked key signed after its revocation. The caller checked hashes and signatures first
     (sync.protocol): only whole verified chunks arrive here. The version vector advances over
     the contiguous prefix of each origin. When a peer brings events of this node's own origin
-    that it does not hold (a restored backup, a cloned card), new events go under a new epoch."""
+    that it does not hold (a restored backup, a cloned card), new events go under a new epoch.
+    `then(db, events)` runs in the same transaction: what must be stored with the events or
+    not at all (a power cut between the two would leave events held that no peer sends again)."""
     inserted = duplicates = quarantined = 0
     touched: set[str] = set()
     lost_history = False
@@ -166,6 +170,8 @@ def receive(db: Database, events: list[Event], source: str) -> Received:
             _advance_vv(db, origin)
         if lost_history:
             _bump_epoch(db)
+        if then is not None:
+            then(db, events)
     return Received(inserted, duplicates, quarantined)
 
 

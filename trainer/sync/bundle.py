@@ -214,8 +214,8 @@ def import_bundle(db: Database, folder: Path, source: str = "usb") -> Imported:
                 "%(chunk)s: %(count)d events are not signed by their node (forged, or from a "
                 "node not enrolled)", chunk=name, count=len(forged)))
             continue
-        received = events.receive(db, batch, f"{source}:{manifest['creator'][:8]}")
-        passwords.accept_passwords(db, batch)
+        received = events.receive(db, batch, f"{source}:{manifest['creator'][:8]}",
+                                  then=passwords.accept_passwords)
         result.inserted += received.inserted
         result.duplicates += received.duplicates
         result.quarantined += received.quarantined

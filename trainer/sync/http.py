@@ -104,8 +104,7 @@ def push():
     # backup takes back its own events from those who hold them
     if protocol.unsigned(batch, known):
         return refuse(400, "chunk refused: events not signed by their node")
-    received = events.receive(db, batch, f"push:{sender[:8]}")
-    passwords.accept_passwords(db, batch)
+    received = events.receive(db, batch, f"push:{sender[:8]}", then=passwords.accept_passwords)
     return jsonify({"ok": True, "vv": events.version_vector(db),
                     "nonce": requests.new_nonce(db), "inserted": received.inserted,
                     "duplicates": received.duplicates, "quarantined": received.quarantined})

@@ -12,14 +12,15 @@ import json
 from sqlite_utils import Database
 
 from .. import clock, events
-from ..db import immediate
 
 FIELD = "password_hash"
 FUTURE_MS = 86_400_000  # a write stamped more than a day ahead of the hub's clock waits
 
 
 def accept_passwords(db: Database, received: list[events.Event]) -> int:
-    """On the hub: accept the password changes among `received`; returns how many."""
+    """On the hub: accept the password changes among `received`; returns how many. Runs in
+    the transaction that stores them (events.receive's `then`): were the events stored and
+    not accepted, the box would never send them again, and the change would be lost."""
     if db.execute("SELECT role FROM node WHERE id = 1").fetchone()[0] != "hub":
         return 0
     hub_id = db.execute("SELECT node_id FROM node WHERE id = 1").fetchone()[0]
@@ -30,17 +31,16 @@ def accept_passwords(db: Database, received: list[events.Event]) -> int:
                 or event.origin.split("/", 1)[0] == hub_id
                 or event.wall_time > clock.now_ms() + FUTURE_MS):
             continue
-        with immediate(db):
-            winner = db.execute("SELECT hlc, origin FROM lww WHERE entity = ? AND entity_id = ?"
-                                " AND field = ?", [event.payload["entity"],
-                                                   event.payload["entity_id"], FIELD]).fetchone()
-            if (winner == (event.hlc, event.origin)
-                    or event.hlc <= _accepted_hlc(db, event.payload["entity_id"])):
-                continue
-            events.append_locked(db, "lww_set", {
-                "entity": event.payload["entity"], "entity_id": event.payload["entity_id"],
-                "values": {FIELD: values[FIELD]}, "by": event.payload.get("by"),
-                "accepts": {"event_id": event.event_id, "hlc": event.hlc}})
+        winner = db.execute("SELECT hlc, origin FROM lww WHERE entity = ? AND entity_id = ?"
+                            " AND field = ?", [event.payload["entity"],
+                                               event.payload["entity_id"], FIELD]).fetchone()
+        if (winner == (event.hlc, event.origin)
+                or event.hlc <= _accepted_hlc(db, event.payload["entity_id"])):
+            continue
+        events.append_locked(db, "lww_set", {
+            "entity": event.payload["entity"], "entity_id": event.payload["entity_id"],
+            "values": {FIELD: values[FIELD]}, "by": event.payload.get("by"),
+            "accepts": {"event_id": event.event_id, "hlc": event.hlc}})
         accepted += 1
     return accepted
 
