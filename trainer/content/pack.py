@@ -95,7 +95,7 @@ def _import(db: Database, home: Path, path: Path, running) -> PackImport:
                 raise packages.InstallRefused("the package file is too large")
             try:
                 item = json.loads(found.read_text(encoding="utf-8"))
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, RecursionError):  # (RecursionError: nested thousands deep)
                 raise packages.InstallRefused("the package file is damaged") from None
             signed = packages.verified(db, item)
             report.name = f"{signed.course_id} {signed.version}"

@@ -52,7 +52,9 @@ def body(course_id: str, version: str, title: str, files: list[dict], published_
 def digest(package_body: dict) -> str:
     """The SHA-256 (hex) of the body's canonical JSON: what the hub's key signs."""
     text = json.dumps(package_body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    # (a lone surrogate, which JSON can spell \ud800, is hashed as it is: its signature is
+    # then refused, instead of the encoding failing)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def version_key(version: str) -> tuple:
@@ -61,6 +63,8 @@ def version_key(version: str) -> tuple:
     if found is None:
         raise PackageError(f"version {version!r} is not like 1.2.0")
     major, minor, patch, pre = found.groups()
+    if max(len(part) for part in found.groups(default="")) > 100:  # int() takes 4300 digits
+        raise PackageError(f"version {version[:20]!r}… is too long")
     if pre is None:
         return int(major), int(minor), int(patch), (1,)
     parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
