@@ -25,7 +25,7 @@ from trainer.db import get_db
 from trainer.events import canonical_json
 from trainer.sync import bundle, keys, service
 
-from .conftest import add_user, csrf_from, html, sign_in
+from .conftest import FIXTURE_COURSES, add_user, csrf_from, html, sign_in
 from .fuzz_inputs import ODD_TEXT, damaged
 from .test_bundles import enrol, node
 from .test_enrolment import make_hub
@@ -408,3 +408,55 @@ def test_a_stick_with_damaged_receipts_still_takes_a_bundle(stick, tmp_path, rec
     with stick.box.app_context():
         made = service.export_for_hub(get_db(), tmp_path)
     assert (made / bundle.MANIFEST).is_file()
+
+
+# --- Course packages on a stick --------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def content_pack(stick, tmp_path_factory):
+    """The files of a content pack of the fixture course, as the hub writes it."""
+    from trainer.content import pack, packages
+
+    with stick.hub.app_context():
+        signed, _ = packages.publish(get_db(), Path(stick.hub.instance_path),
+                                     FIXTURE_COURSES / "basics")
+    made = pack.write(Path(stick.hub.instance_path), tmp_path_factory.mktemp("pack"), [signed])
+    return listing(made)
+
+
+def import_pack(stick: Stick, files: dict[str, bytes], parent: Path):
+    from trainer.content import pack
+
+    with tempfile.TemporaryDirectory(dir=parent) as folder:
+        for name, data in files.items():
+            (Path(folder) / name).parent.mkdir(parents=True, exist_ok=True)
+            (Path(folder) / name).write_bytes(data)
+        with stick.box.app_context():
+            return pack.import_packs(get_db(), Path(stick.box.instance_path), Path(folder),
+                                     lambda: {})
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_a_damaged_content_pack_is_installed_or_refused_with_a_reason(
+        stick, content_pack, tmp_path_factory, data):
+    name = next(n for n in content_pack if n.endswith(".json"))
+    files = {**content_pack, name: data.draw(damaged(content_pack[name]))}
+    result = import_pack(stick, files, tmp_path_factory.getbasetemp())
+    for report in result.reports:
+        assert report.installed or report.current or report.message.strip()
+
+
+@pytest.mark.parametrize("edit", ["nested deep", "version of 5000 digits", "lone surrogate"])
+def test_a_content_pack_of_odd_json_is_refused_with_a_reason(stick, content_pack, tmp_path,
+                                                             edit):
+    name = next(n for n in content_pack if n.endswith(".json"))
+    item = json.loads(content_pack[name])
+    if edit == "nested deep":
+        text = "[" * 100_000
+    elif edit == "version of 5000 digits":
+        text = json.dumps({**item, "body": {**item["body"], "version": "9" * 5000 + ".0.0"}})
+    else:
+        text = json.dumps({**item, "body": {**item["body"], "title": "\ud800"}})
+    [report] = import_pack(stick, {**content_pack, name: text.encode()}, tmp_path).reports
+    assert report.refused and report.message.strip()
