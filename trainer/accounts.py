@@ -11,7 +11,7 @@ from collections import deque
 from dataclasses import dataclass
 from functools import cache, wraps
 
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import abort, current_app, g, has_request_context, redirect, request, session, url_for
 from sqlite_utils import Database
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -343,6 +343,10 @@ def update_user(db: Database, user: User, changes: dict, by: User) -> None:
         values["password_hash"] = hash_password(changes["password"])
     if values:
         events.set_fields(db, "user", user.id, values, by=by.id)
+    if "password_hash" in values:  # whoever knew the old password is signed out on this
+        # node; not the session making the change (a coordinator changing their own)
+        db.execute("DELETE FROM sessions WHERE user_id = ? AND id IS NOT ?",
+                   [user.id, session.get("sid") if has_request_context() else None])
 
 
 def create_users(db: Database, people: list[dict], by: str | None) -> int:
