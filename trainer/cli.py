@@ -280,7 +280,7 @@ def _revoke(db, node_id: str) -> None:
 def _read_json(path: Path):
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (OSError, ValueError, RecursionError):  # (RecursionError: nested thousands deep)
         raise Failure(_("%(file)s is not a file trainer wrote.", file=path)) from None
 
 
