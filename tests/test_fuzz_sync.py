@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from trainer import events
+from trainer.cli import cli
 from trainer.content import packages
 from trainer.db import get_db
 from trainer.sync import enrolment, protocol, requests
@@ -286,3 +288,19 @@ def test_a_file_download_with_any_name_ticket_or_range_is_answered_never_a_500(
     if response.status_code >= 400 and response.status_code != 416:
         assert_answered(response)
     response.close()
+
+
+@pytest.mark.parametrize("request_text, message", [
+    ("[" * 100_000, "is not a file trainer wrote"),
+    ('{"token_id": "abcdefgh", "node_id": "00000000-0000-0000-0000-000000000000",'
+     ' "public_key": "' + "ab" * 32 + '", "proof": "\\u00e9"}', "not one of this hub's"),
+])
+def test_trainer_sites_accept_refuses_a_bad_request_file(tmp_path, request_text, message):
+    runner = CliRunner(env={"TRAINER_HOME": str(tmp_path / "hub")})
+    assert runner.invoke(cli, ["init", "--hub"]).exit_code == 0
+    (tmp_path / "request.json").write_text(request_text, encoding="utf-8")
+    result = runner.invoke(cli, ["sites", "accept", str(tmp_path / "request.json"),
+                                 str(tmp_path / "answer.json")])
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 1 and message in result.stderr
+    assert not (tmp_path / "answer.json").exists()
