@@ -107,6 +107,15 @@ def trainer_sessions(port: int, home: str, learners: list[str]) -> list[tuple]:
     return sessions
 
 
+def open_lessons(port: int, cookie: str, targets: list) -> None:
+    """Open each lesson page once, as a learner does before answering: the server renders a
+    lesson the first time it is asked for, and that is not answering."""
+    for lesson in dict.fromkeys(path.split("/questions/")[0] for path, _ in targets):
+        status, _, _ = server.fetch(port, lesson, {"Cookie": cookie})
+        if status != 200:
+            raise RuntimeError(f"{lesson} answered {status}")
+
+
 def report(name: str, seconds: float, results: list) -> dict:
     """Print one target's line; its figures."""
     latencies = sorted(latency for latency, _ in results)
@@ -128,6 +137,7 @@ def main() -> None:
         with server.start_trainer(home) as trainer:
             sessions = trainer_sessions(trainer.port, home, learners)
             targets = open_questions()
+            open_lessons(trainer.port, sessions[0][0], targets)
             trainer_figures = report("trainer answer", *fire(trainer.port, targets, sessions,
                                                              args))
             recorded = count_answers(home)
