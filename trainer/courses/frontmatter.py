@@ -62,8 +62,8 @@ def parse(text: str, path: Path, problems: Problems, code: str) -> FrontMatter |
     if (alias := _first_alias(node)) is not None:  # ten aliases of ten aliases… of a list
         # make a value of billions of items when read (the "billion laughs")
         problems.error(path, alias.start_mark.line + 2, alias.start_mark.column + 1, code, _l(
-            "front matter is not valid YAML: %(reason)s",
-            reason="an alias (*name) repeats a value; write the value itself"))
+            "front matter is not valid YAML: an alias (*name) repeats a value; write the value "
+            "itself"))
         return None
     values = {str(key): value for key, value in values.items()}  # 1: or null: are keys too
     positions = {
