@@ -125,7 +125,11 @@ def test_a_damaged_real_course_loads_with_problems_at_file_and_line(tmp_path, da
     load(files, tmp_path)
 
 
+LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(  # a billion x when read out
+    f"{name}: &{name} [{', '.join([f'*{before}'] * 10)}]\n"
+    for before, name in zip("abcdefgh", "bcdefghi", strict=True))
 BROKEN_COURSES = {
+    "billion laughs": {"course.md": f"---\n{REQUIRED}\n{LAUGHS}summary: *i\n---\n"},
     "deep YAML": {"course.md": f"---\n{REQUIRED}\nsummary: {'[' * 3000}\n---\n"},
     "authors not a list": {"course.md": f"---\n{REQUIRED}\nauthors: 5\n---\n",
                            "01-a.md": "# A\n```quiz\nid: q\n\nQ?\n\n- (x) a\n```\n"},
@@ -150,6 +154,16 @@ def test_trainer_check_reports_a_broken_course_and_exits_1(tmp_path, files):
     assert lines and all(re.match(r"^.+:\d+:\d+: (error|warning)\[[A-Z]\d{3}\]: .+", line)
                          for line in lines), lines
     assert "error[" in result.stdout and "Traceback" not in result.output
+
+
+def test_aliases_in_front_matter_are_refused_before_they_are_read_out(tmp_path):
+    write_files(tmp_path / "c", {"course.md": f"---\n{REQUIRED}\n{LAUGHS}summary: *i\n---\n"
+                                 .encode(), "01-a.md": b"# A\n"})
+    catalog = load_catalog(tmp_path)
+    assert not catalog.courses
+    [problem] = catalog.problems
+    assert (problem.code, problem.line) == ("C002", 5)  # where the repeated value is written
+    assert "alias (*name)" in problem.message
 
 
 # --- Quiz blocks and grading, pure -----------------------------------------------------------
