@@ -35,7 +35,10 @@ class Posted:
         return self.form["form_key"]
 
 
-class Learner:
+class Browser:
+    """One person's browser without JavaScript: its own session cookie, a new connection
+    for each request."""
+
     def __init__(self, port: int, username: str, password: str):
         self.port, self.username, self.password = port, username, password
         self.cookie = ""
@@ -62,9 +65,9 @@ class Learner:
         return response.status, found, text
 
     def sign_in(self) -> None:
-        status, _, page = self.request("GET", "/login")
+        _, _, page = self.request("GET", "/login")
         token = BeautifulSoup(page, "html.parser").find("input", {"name": "csrf_token"})
-        status, headers, _ = self.request("POST", "/login", {
+        status, _, _ = self.request("POST", "/login", {
             "username": self.username, "password": self.password, "csrf_token": token["value"]})
         assert status == 302, f"sign-in of {self.username} answered {status}"
 

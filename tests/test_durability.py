@@ -27,7 +27,7 @@ from trainer.sync import bundle, client, passwords, protocol
 from .content_network import Network, random_bytes
 from .content_network import environment as box_environment
 from .faultproxy import FaultProxy
-from .learner_crowd import CUT_SHORT, Learner, Posted
+from .learner_crowd import CUT_SHORT, Browser, Posted
 from .power_cut import (
     assert_chain_verifies,
     cut_power,
@@ -65,7 +65,7 @@ def numeric_value(learner: int, round_: int, number: int) -> str:
     return str(1000 + learner * 100 + round_ * 10 + number)
 
 
-def answer_in_crowd(learners: list[Learner], round_: int, each: int,
+def answer_in_crowd(learners: list[Browser], round_: int, each: int,
                     cut: tuple[int, Server] | None = None) -> list[Posted]:
     """Every learner answers `each` times in its own thread, the two questions in turn;
     with `cut` (a count, the server), the server is SIGKILLed once that many answers were
@@ -74,7 +74,7 @@ def answer_in_crowd(learners: list[Learner], round_: int, each: int,
     acknowledged, failures, counting = [0], [], threading.Lock()
     enough = threading.Event()
 
-    def answer_all(index: int, learner: Learner) -> None:
+    def answer_all(index: int, learner: Browser) -> None:
         for number in range(each):
             lesson, question = NUMERIC if number % 2 == 0 else SINGLE
             value = numeric_value(index, round_, number) if number % 2 == 0 else WRONG_OPTION
@@ -104,7 +104,7 @@ def answer_in_crowd(learners: list[Learner], round_: int, each: int,
     return posted
 
 
-def assert_acknowledged_answers_kept(posted: list[Posted], coordinator: Learner,
+def assert_acknowledged_answers_kept(posted: list[Posted], coordinator: Browser,
                                      database: Path) -> None:
     """Read back through the trainer's answers CSV, then in the tables: every acknowledged
     answer is there once, nothing is there twice, nothing is there that was not posted."""
@@ -146,10 +146,10 @@ def test_a_power_cut_while_50_learners_answer_loses_no_acknowledged_answer(tmp_p
     try:
         trainer(server.home, "users", "import", str(roster))
         server.wait_until_healthy()
-        learners = [Learner(server.port, name, PASSWORD) for name in names]
-        coordinator = Learner(server.port, "boss", PASSWORD)
+        learners = [Browser(server.port, name, PASSWORD) for name in names]
+        coordinator = Browser(server.port, "boss", PASSWORD)
         with ThreadPoolExecutor(8) as pool:
-            list(pool.map(Learner.sign_in, [*learners, coordinator]))
+            list(pool.map(Browser.sign_in, [*learners, coordinator]))
         posted: list[Posted] = []
         for round_, cut_after in enumerate(CUTS):
             answers = answer_in_crowd(learners, round_, ANSWERS_EACH, (cut_after, server))
