@@ -44,6 +44,12 @@ def lesson_md(number: int, payloads: list[str]) -> str:
     return f"---\nattempts: 1\n---\n# {' '.join(payloads)}\n\n{text}\n\n{CODE}\n\n{blocks}"
 
 
+@pytest.fixture(autouse=True)
+def quick_hashes(monkeypatch):
+    """A cheap hash for the accounts made here: hashing is not what these tests check."""
+    monkeypatch.setattr(accounts, "PASSWORD_METHOD", "pbkdf2:sha256:1")
+
+
 def forms_of(browser, address: str) -> dict[str, dict]:
     """The hidden fields of each question's form on a lesson page, by question id."""
     return {section["id"][2:]: {field["name"]: field["value"] for field in section.find_all(
