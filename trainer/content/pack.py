@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,17 +50,30 @@ def write(home: Path, folder: Path, chosen: list[packages.Signed]) -> Path:
     folder. OSError when it cannot be written."""
     store, target = Store(home), Path(folder) / FOLDER
     files = target / "files"
-    files.mkdir(parents=True, exist_ok=True)
+    for made in (target, files):  # a stick someone else prepared: its links are not followed
+        if made.is_symlink():
+            made.unlink()
+        made.mkdir(parents=True, exist_ok=True)
     for signed in chosen:
         for item in signed.body["files"]:
             copy = files / item["sha256"]
-            if not copy.is_file() or copy.stat().st_size != item["size"]:
-                shutil.copyfile(store.blob(item["sha256"]), copy)
+            if copy.is_symlink() or not copy.is_file() or copy.stat().st_size != item["size"]:
+                temporary = _new_name(files, item["sha256"])
+                shutil.copyfile(store.blob(item["sha256"]), temporary)
+                os.replace(temporary, copy)  # replaces a link, never writes where it leads
         name = target / f"{signed.course_id}-{signed.version}.json"
-        temporary = name.with_suffix(".json.part")
+        temporary = _new_name(target, name.name)
         temporary.write_text(json.dumps(signed.as_json()), encoding="utf-8")
         os.replace(temporary, name)
     return target
+
+
+def _new_name(folder: Path, name: str) -> Path:
+    """A file made empty under a name nothing else has (not a link planted there)."""
+    path = folder / f".{name}.{secrets.token_hex(4)}.part"
+    with open(path, "x"):
+        pass
+    return path
 
 
 def packs_in(path: Path) -> list[Path]:
