@@ -190,3 +190,23 @@ def test_a_bundle_import_writes_its_receipt_through_no_link(network, tmp_path, o
         done = CliRunner(env=cli_env(network.hub)).invoke(cli, ["sync", "import", str(stick)])
         assert done.exit_code == 0, done.output
         assert listing(outside) == around, case
+
+
+def test_a_pack_written_to_a_stick_goes_through_no_link_the_stick_holds(network, tmp_path,
+                                                                        outside):
+    """`trainer content export` onto a stick someone else prepared: a file, the files folder
+    or the package file there may be a link leading out; each is replaced, never followed."""
+    sha = network.signed.body["files"][0]["sha256"]
+    plants = {"file": f"trainer-content/files/{sha}", "folder": "trainer-content/files",
+              "package": "trainer-content/basics-1.1.0.json.part"}
+    for case, planted in plants.items():
+        stick = tmp_path / f"stick-{case}"
+        (stick / planted).parent.mkdir(parents=True)
+        (stick / planted).symlink_to(outside / "secret.txt" if case != "folder" else outside)
+        around = listing(outside)
+        done = CliRunner(env=cli_env(network.hub)).invoke(cli, ["content", "export",
+                                                                str(stick)])
+        assert done.exit_code == 0, done.output
+        assert listing(outside) == around, case
+        assert (stick / "trainer-content" / "files" / sha).is_file()
+        assert not (stick / "trainer-content" / "files" / sha).is_symlink()
