@@ -290,9 +290,12 @@ class Schedule:
         else:
             self._wake.set()
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 30.0) -> None:
+        """Stop, letting a sync under way finish (at most `wait` seconds)."""
         self._stopped = True
         self._wake.set()
+        if self._thread is not None:
+            self._thread.join(wait)
 
     def _run(self) -> None:
         from ..db import get_db
