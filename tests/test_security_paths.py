@@ -131,6 +131,50 @@ def test_a_pack_tar_with_a_member_leaving_its_folder_is_refused_whole(network, t
         assert not list(Path(network.box.instance_path).glob("upload-*"))
 
 
+def test_a_bundle_tar_with_a_member_leaving_its_folder_imports_nothing(network, tmp_path,
+                                                                      outside):
+    add_user(network.box, "amina")
+    with network.box.app_context():
+        made = bundle.export(get_db(), tmp_path / "stick")
+    add_user(network.hub, "boss", "coordinator")
+    boss = network.hub.test_client()
+    sign_in(boss, "boss")
+    for evil in ("../../evil", "/abs", "link-out"):
+        data = io.BytesIO()
+        with tarfile.open(fileobj=data, mode="w") as archive:
+            archive.add(made, arcname=made.name)  # a whole bundle first, then the bad one
+            member = tarfile.TarInfo(f"{made.name}/{evil}" if evil != "/abs"
+                                     else str(outside / "evil"))
+            if evil == "link-out":
+                member.type, member.linkname = tarfile.SYMTYPE, str(outside)
+                archive.addfile(member)
+            else:
+                member.size = 4
+                archive.addfile(member, io.BytesIO(b"evil"))
+        before, around = snapshot(network.hub), listing(outside)
+        answer = boss.post("/coordinate/sync/import", data={
+            "csrf_token": csrf_from(boss, "/coordinate/sync/"),
+            "bundle": (io.BytesIO(data.getvalue()), "bundle.tar")},
+            content_type="multipart/form-data")
+        assert answer.status_code == 302, evil
+        assert snapshot(network.hub) == before, evil
+        assert listing(outside) == around and not list(tmp_path.rglob("evil")), evil
+
+
+def test_a_csv_uploaded_under_a_name_with_a_path_writes_no_file(network, tmp_path, outside):
+    add_user(network.box, "boss", "coordinator")
+    boss = network.box.test_client()
+    sign_in(boss, "boss")
+    around = sorted(tmp_path.rglob("*"))
+    for name in ("../../outside/evil.csv", str(outside / "evil.csv"), "..\\..\\evil.csv"):
+        answer = boss.post("/coordinate/users/import", data={
+            "csrf_token": csrf_from(boss, "/coordinate/users/import"),
+            "file": (io.BytesIO(b"username,password\nzawadi,pass1234\n"), name)},
+            content_type="multipart/form-data")
+        assert answer.status_code == 200, name  # the preview, read from memory
+    assert sorted(tmp_path.rglob("*")) == around  # no file made anywhere
+
+
 def test_a_stick_whose_pack_files_are_links_out_installs_nothing(network, tmp_path, outside):
     stick = tmp_path / "stick"
     made = pack.write(Path(network.hub.instance_path), stick, [network.signed])
