@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from pathlib import Path
 
 import pytest
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from nacl.signing import SigningKey
 
 from trainer.content import packages
+from trainer.content.http import TICKET_SECONDS, tickets
 from trainer.db import get_db
 from trainer.sync import enrolment, requests, revocation
 
@@ -104,6 +106,20 @@ def test_a_nonce_too_old_is_refused(site):
     assert_refused(app, signed_post(hub, "/sync/v1/pull", b"{}", box_id, box_seed, late), before)
 
 
+def packages_file(app) -> str:
+    """The SHA-256 of a file of a course package the hub publishes."""
+    course = Path(app.config["COURSES_DIR"]) / "basics"
+    signed, _ = packages.publish(get_db(), Path(app.instance_path), course)
+    return signed.body["files"][0]["sha256"]
+
+
+class MadeLongAgo(TimestampSigner):
+    """Signs as the hub did longer ago than a ticket lasts."""
+
+    def get_timestamp(self) -> int:
+        return int(time.time()) - TICKET_SECONDS - 60
+
+
 def test_a_revoked_node_is_refused_everywhere_at_once(site):
     app, (box_id, box_seed), _ = site
     hub = app.test_client()
@@ -123,16 +139,6 @@ def test_a_revoked_node_is_refused_everywhere_at_once(site):
                    error="this download needs a fresh ticket from a signed request")
 
 
-def packages_file(app) -> str:
-    """The SHA-256 of a file of a course package the hub publishes."""
-    from pathlib import Path
-
-    db = get_db()
-    course = Path(app.config["COURSES_DIR"]) / "basics"
-    signed, _ = packages.publish(db, Path(app.instance_path), course)
-    return signed.body["files"][0]["sha256"]
-
-
 def test_content_files_need_a_fresh_ticket_of_this_hub(site):
     app, (box_id, box_seed), _ = site
     hub = app.test_client()
@@ -144,16 +150,10 @@ def test_content_files_need_a_fresh_ticket_of_this_hub(site):
     error = "this download needs a fresh ticket from a signed request"
     before = snapshot(app)
     other_hub = URLSafeTimedSerializer("another-secret", salt="content-files").dumps(box_id)
+    expired = URLSafeTimedSerializer(app.secret_key, salt="content-files",
+                                     signer=MadeLongAgo).dumps(box_id)
     with app.test_request_context():
-        from trainer.content.http import TICKET_SECONDS, tickets
-
-        signer = tickets()
-        real_time = time.time
-        time.time = lambda: real_time() - TICKET_SECONDS - 60  # made over six hours ago
-        try:
-            expired = signer.dumps(box_id)
-        finally:
-            time.time = real_time
+        assert tickets().loads(expired) == box_id  # genuine, only too old
     for made in ("", "made-up", other_hub, expired, ticket[:-2] + "xx"):
         assert_refused(app, hub.get(f"/sync/v1/content/files/{sha}?ticket={made}"), before,
                        error=error)
