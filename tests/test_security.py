@@ -1,4 +1,5 @@
-"""CSRF on every POST the app has, and security headers on every kind of response."""
+"""CSRF on every POST the app has (and its token renewed at sign-in and sign-out), and the
+security headers on every kind of response."""
 
 from __future__ import annotations
 
@@ -156,7 +157,8 @@ def test_every_post_needs_the_sessions_own_token_and_without_it_changes_nothing(
         token = csrf_from(browser, "/login" if browser is visitor else "/coordinate/")
         with browser.post(path, data={**fresh(data), "csrf_token": token}) as taken:
             assert taken.status_code in (200, 302), (rule, taken.status_code)
-        changed.add(rule) if snapshot(app) != before else None
+        if snapshot(app) != before:
+            changed.add(rule)
     # Each wrote, but those whose request asks for nothing to be done here (an upload with
     # nothing in it, a hub that does not answer, no hub or LRS set up): they said so instead.
     assert set(requests) - changed == {
@@ -192,12 +194,14 @@ def assert_protected(response, kind: str) -> None:
     assert response.headers.get("Referrer-Policy") in ("same-origin", "no-referrer"), kind
 
 
+def post(browser, path: str, data: dict | None = None):
+    return browser.post(path, data={**(data or {}), "csrf_token": csrf_from(browser, "/")})
+
+
 def test_every_kind_of_response_carries_the_security_headers(app, hub_with_everything):
     ids, boss, _ = hub_with_everything
     visitor, learner = app.test_client(), app.test_client()
     sign_in(learner, "amina")
-    post = lambda browser, path, data=None: browser.post(  # noqa: E731
-        path, data={**(data or {}), "csrf_token": csrf_from(browser, "/")})
     assert post(boss, "/coordinate/courses/publish", {"course_id": "basics"}).status_code == 302
     for _ in range(app.config["SIGNIN_MAX_FAILURES"] + 1):
         limited = sign_in(visitor, "ghost", "wrong")
