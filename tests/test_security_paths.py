@@ -67,6 +67,20 @@ def test_media_links_leading_out_of_the_course_are_not_followed(app, client, cou
         assert response.status_code == 200 and response.data.startswith(b"<svg")
 
 
+def test_a_lesson_file_that_is_a_link_is_refused_and_shows_nothing(app, client, courses_dir,
+                                                                    outside, learner):
+    (outside / "secret.md").write_text(f"# Leak\n\n{SECRET}\n")
+    (courses_dir / "basics" / "04-leak.md").symlink_to(outside / "secret.md")
+    result = CliRunner().invoke(cli, ["check", str(courses_dir / "basics")])
+    assert result.exit_code == 1
+    assert "04-leak.md:1:1: error" in result.output and "is a link" in result.output
+    sign_in(client, learner)
+    for path in ("/courses/basics", "/courses/basics/leak", "/search?q=box"):
+        with client.get(path) as response:
+            assert response.status_code in (200, 404), path
+            assert SECRET.encode() not in response.data, path
+
+
 # Content packs --------------------------------------------------------------------------------
 
 @pytest.fixture

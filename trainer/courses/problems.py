@@ -63,6 +63,10 @@ def did_you_mean(word: str, choices) -> str:
 
 def read_source(path: Path, problems: Problems, code: str) -> str | None:
     """A course file's text, or None with a problem when it cannot be read as UTF-8 text."""
+    if path.is_symlink():  # a link would show learners whatever file of the box it names
+        problems.error(path, 1, 1, code, _l("the file is a link; put the file itself in the "
+                                            "course folder"))
+        return None
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
