@@ -19,6 +19,7 @@ from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal, format_percent
 from flask import g, has_app_context, has_request_context, request
 from flask_babel import Babel, LazyString
+from jinja2 import pass_eval_context
 from markupsafe import Markup, escape
 
 TRANSLATIONS = Path(__file__).parent / "translations"  # compiled catalogs (.mo), built
@@ -149,6 +150,16 @@ def translations():
     return found
 
 
+@pass_eval_context
+def template_gettext(eval_context, string: str, **variables) -> str:
+    """`_()` and `gettext()` in templates, as Jinja's newstyle gettext does them (escaped
+    variables, %% always formatted) in one call instead of three: a page has 10 to 20."""
+    text = translations().ugettext(string)
+    if eval_context.autoescape:
+        text = Markup(text)
+    return text % variables
+
+
 def page_language() -> str:
     if not has_request_context():
         return str(flask_babel.get_locale() or "en")
@@ -223,6 +234,7 @@ def init_app(app) -> None:
         lambda singular, plural, n: translations().ungettext(singular, plural, n),
         newstyle=True,
     )
+    app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext)
     app.jinja_env.globals.update(page_language=page_language, text_direction=text_direction,
                                  language_name=language_name, language_options=language_options,
                                  available_languages=available_languages)
