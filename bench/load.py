@@ -23,11 +23,13 @@ TARGETS = {"ratio_percent": 50.0, "peak_rss_mb": 60.0, "startup_s": 1.0}
 
 @dataclass
 class Run:
-    """Raw results of sending requests: latencies (s), body sizes, errors, wall time (s)."""
+    """Raw results of sending requests: latencies (s), body sizes, errors, wall time (s), and
+    the CPU time (s) the server process used meanwhile."""
     latencies: list[float] = field(default_factory=list)
     sizes: list[int] = field(default_factory=list)
     errors: int = 0
     seconds: float = 0.0
+    server_cpu: float = 0.0
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Figures:
     p50_ms: float
     p95_ms: float
     p99_ms: float
+    cpu_ms_per_request: float = 0.0
     peak_rss_mb: float = 0.0
     end_rss_mb: float = 0.0
     startup_s: float = 0.0
@@ -112,7 +115,8 @@ def summarise(name: str, run: Run, earlier_errors: int) -> Figures:
         if len(run.latencies) > 1 else [float("nan")] * 99
     return Figures(name, len(run.latencies), run.errors + earlier_errors, round(run.seconds, 2),
                    round(len(run.latencies) / run.seconds, 1), round(cuts[49] * 1000, 1),
-                   round(cuts[94] * 1000, 1), round(cuts[98] * 1000, 1))
+                   round(cuts[94] * 1000, 1), round(cuts[98] * 1000, 1),
+                   round(1000 * run.server_cpu / max(1, len(run.latencies)), 3))
 
 
 def warm_up(port: int, plan: list, args: argparse.Namespace) -> Run:
@@ -123,7 +127,17 @@ def warm_up(port: int, plan: list, args: argparse.Namespace) -> Run:
 def merged(runs: list[Run]) -> Run:
     """Several rounds as one run: every latency, every error, the time of all of them."""
     return Run([x for run in runs for x in run.latencies], [x for run in runs for x in run.sizes],
-               sum(run.errors for run in runs), sum(run.seconds for run in runs))
+               sum(run.errors for run in runs), sum(run.seconds for run in runs),
+               sum(run.server_cpu for run in runs))
+
+
+def measured(process: server.Server, plan: list, args: argparse.Namespace) -> Run:
+    """One round against one server, with the CPU time the server spent on it: less swayed
+    than requests per second by the machine's other work."""
+    before = process.cpu_seconds()
+    run = fire(process.port, plan, args.requests, args.concurrency, args.duration)
+    run.server_cpu = process.cpu_seconds() - before
+    return run
 
 
 def lesson_plan(port: int, learners: list[str]) -> list[tuple[str, str]]:
@@ -164,10 +178,8 @@ def bench(home: str, args: argparse.Namespace) -> dict:
             bare_warm = warm_up(bare.port, [("/", None)], args)
             rounds = []
             for _ in range(args.rounds):
-                rounds.append((fire(trainer.port, plan, args.requests, args.concurrency,
-                                    args.duration),
-                               fire(bare.port, [("/", None)], args.requests, args.concurrency,
-                                    args.duration)))
+                rounds.append((measured(trainer, plan, args),
+                               measured(bare, [("/", None)], args)))
             bare_figures = summarise("bare flask", merged([b for _, b in rounds]),
                                      bare_warm.errors)
             add_process_figures(bare_figures, bare)
@@ -175,8 +187,10 @@ def bench(home: str, args: argparse.Namespace) -> dict:
         add_process_figures(figures, trainer)
     ratios = [round(100 * len(t.latencies) / t.seconds / (len(b.latencies) / b.seconds), 1)
               for t, b in rounds]
+    cpu_ratio = 100 * bare_figures.cpu_ms_per_request / figures.cpu_ms_per_request \
+        if figures.cpu_ms_per_request else 0.0
     return {"trainer": figures, "bare": bare_figures, "page_size": page_size,
-            "round_ratios_percent": ratios,
+            "round_ratios_percent": ratios, "cpu_ratio_percent": round(cpu_ratio, 1),
             "signed_in_peak_rss_mb": round(max(signed_in_peak, figures.peak_rss_mb), 1)}
 
 
@@ -200,14 +214,15 @@ def print_report(result: dict) -> None:
     trainer, bare = result["trainer"], result["bare"]
     print(f"\nlesson pages average {result['page_size']} bytes; bare page made the same size\n")
     print(f"{'target':<16}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
-          f"{'requests':>10}{'peak RSS MB':>13}{'end RSS MB':>12}{'start s':>9}")
+          f"{'requests':>10}{'CPU ms/req':>12}{'peak RSS MB':>13}{'end RSS MB':>12}"
+          f"{'start s':>9}")
     for row in (trainer, bare):
         print(f"{row.name:<16}{row.requests_per_s:>8.1f}{row.p50_ms:>9.1f}{row.p95_ms:>9.1f}"
-              f"{row.p99_ms:>9.1f}{row.errors:>8}{row.requests:>10}{row.peak_rss_mb:>13.1f}"
-              f"{row.end_rss_mb:>12.1f}"
-              f"{row.startup_s:>9.3f}")
+              f"{row.p99_ms:>9.1f}{row.errors:>8}{row.requests:>10}{row.cpu_ms_per_request:>12.3f}"
+              f"{row.peak_rss_mb:>13.1f}{row.end_rss_mb:>12.1f}{row.startup_s:>9.3f}")
     rounds = ", ".join(f"{ratio:.0f} %" for ratio in result["round_ratios_percent"])
-    print(f"\nratio in each round: {rounds}"
+    print(f"\nratio in each round: {rounds}; server CPU per request, bare ÷ trainer: "
+          f"{result['cpu_ratio_percent']:.0f} %"
           f"; trainer peak RSS with its sign-ins: {result['signed_in_peak_rss_mb']:.1f} MB")
     print(f"\n{'check':<28}{'value':>10}  {'target':<10}result")
     for what, value, target, met in checks(trainer, bare):

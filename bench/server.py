@@ -106,6 +106,11 @@ class Server:
         kilobytes = int(re.search(rf"^{field}:\s+(\d+) kB", status, re.M).group(1))
         return kilobytes / 1024
 
+    def cpu_seconds(self) -> float:
+        """CPU time the process has used so far, user and system (/proc/PID/stat)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def forget_peak_memory(self) -> None:
         """Start VmHWM again from the current RSS (Linux: clear_refs 5), so a later peak is
         the peak of what happened since."""
