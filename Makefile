@@ -17,7 +17,7 @@ serve: $(VENV)/.installed $(COMPILED)  ## install into .venv and serve the bundl
 	$(BIN)/trainer serve
 
 test: $(VENV)/.test-installed $(VENV)/axe/.axe-core-$(AXE_CORE) $(COMPILED)  ## install the test dependencies and run every test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile  # two workers; a file stays on one (its fixtures)
 
 translations: $(VENV)/.installed  ## extract the interface's messages, update every catalog, compile
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location \
