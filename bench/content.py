@@ -100,6 +100,7 @@ def main() -> None:
     parser.add_argument("--media-mb", type=float, default=20.0)
     parser.add_argument("--bare-server", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
     args = parser.parse_args()
     if args.bare_server:
         import waitress
@@ -160,6 +161,14 @@ def main() -> None:
     print(f"hub server peak RSS {hub_peak:.0f} MB; load average {os.getloadavg()[0]:.2f} on "
           f"{os.cpu_count()} CPUs")
     print("(sync seconds include starting the trainer process and exchanging results)")
+    server.write_json(args.json, {
+        "course": COURSE, "files": len(hashes), "course_mb": round(whole / 1e6, 2),
+        "publish_s": round(publish_seconds, 2), "floor_s": round(floor, 3),
+        "hub_peak_rss_mb": round(hub_peak, 1), "load_average": round(os.getloadavg()[0], 2),
+        "updates": [{"update": label, "version": version, "sync_s": round(seconds, 2),
+                     "files": count, "file_mb": round(down / 1e6, 2),
+                     "all_mb": round(total / 1e6, 2), "box_peak_rss_mb": round(peak, 1)}
+                    for label, version, seconds, peak, down, count, total in results]})
 
 
 if __name__ == "__main__":

@@ -48,7 +48,11 @@ def throughput(outcomes: dict) -> list[Row]:
                 f"{settings['concurrency']} keep-alive clients, {settings['rounds']} rounds of "
                 f"{settings['requests']} requests each, trainer and bare in turns (ratio per "
                 f"round: {rounds}); pages of {figures['page_size']} bytes, the bare page the "
-                f"same size; p95 {trainer['p95_ms']} ms vs {bare['p95_ms']} ms; errors "
+                f"same size; server CPU per request {trainer['cpu_ms_per_request']} ms vs "
+                f"{bare['cpu_ms_per_request']} ms (bare ÷ trainer {figures['cpu_ratio_percent']}"
+                f" %: steadier than requests/s on a busy machine, but the Python client is "
+                f"the bottleneck of the bare run, so requests/s ratios are higher); p95 "
+                f"{trainer['p95_ms']} ms vs {bare['p95_ms']} ms; errors "
                 f"{trainer['errors'] + bare['errors']}")]
 
 

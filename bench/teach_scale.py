@@ -11,6 +11,7 @@ a learner's lesson page in the same run."""
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import sys
@@ -34,6 +35,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--learners", type=int, default=500)
     parser.add_argument("--lessons", type=int, default=60)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
     return parser.parse_args()
 
 
@@ -122,13 +124,18 @@ def main() -> None:
                 ("coordinator dashboard", "/coordinate/"),
                 ("sign-off queue", "/teach/signoffs")]
         print(f"\n{args.learners} learners × {args.lessons} lessons, median of {args.repeat}")
-        baseline = None
+        baseline, figures = None, []
         for name, path in rows:
             milliseconds, size = timed(client, path, args.repeat)
             baseline = baseline or milliseconds
             print(f"{name:<34}{milliseconds:9.1f} ms {milliseconds / baseline:7.1f}× "
                   f"{size / 1000:9.1f} KB")
+            figures.append({"page": name, "ms": round(milliseconds, 1), "bytes": size,
+                            "times_baseline": round(milliseconds / baseline, 1)})
         app.extensions["trainer"].pool.close()
+    if args.json:
+        args.json.write_text(json.dumps({"learners": args.learners, "lessons": args.lessons,
+                                         "repeat": args.repeat, "pages": figures}, indent=2))
 
 
 if __name__ == "__main__":
