@@ -152,14 +152,20 @@ def test_the_coordinators_account_form_echoes_and_lists_names_as_text(app, coord
     assert_safe(coordinator.get("/coordinate/groups?page=2"), *NAMES[40:])
 
 
-def test_group_names_typed_in_the_form_and_their_errors_are_text(app, coordinator):
-    post = poster(coordinator, "/coordinate/groups")
-    for number, group in enumerate(GROUPS):
-        assert post("/coordinate/groups", {"name": group}).status_code == 302
-        if number % 4 == 0:  # the page lists every group so far: a quarter of them keep it light
-            again = post("/coordinate/groups", {"name": group})
+def add_each_and_some_twice(post, path: str, refusal: str) -> None:
+    """Name a group or site after each payload; name every fourth twice, and read the refusal
+    that echoes it (the page lists every name so far: a quarter of them keep it light)."""
+    for number, name in enumerate(GROUPS):
+        assert post(path, {"name": name}).status_code == 302
+        if number % 4 == 0:
+            again = post(path, {"name": name})
             assert again.status_code == 400
-            assert_safe(again, f"There is already a group called {group}")
+            assert_safe(again, refusal.format(name))
+
+
+def test_group_names_typed_in_the_form_and_their_errors_are_text(app, coordinator):
+    add_each_and_some_twice(poster(coordinator, "/coordinate/groups"), "/coordinate/groups",
+                            "There is already a group called {}")
     assert_safe(coordinator.get("/coordinate/groups"), *GROUPS)
     assert_safe(coordinator.get("/coordinate/users"), *GROUPS)
 
@@ -200,12 +206,8 @@ def test_the_box_name_is_text_on_every_page(app, coordinator):
 def test_site_names_on_the_hub_are_text_in_pages_charts_and_token_pages(app, coordinator):
     make_hub(app)
     post = poster(coordinator, "/hub/sites")
-    for number, group in enumerate(GROUPS):  # a site's name has 1 to 60 characters
-        assert post("/hub/sites", {"name": group}).status_code == 302
-        if number % 4 == 0:  # the page lists every site so far: a quarter of them keep it light
-            again = post("/hub/sites", {"name": group})
-            assert again.status_code == 400
-            assert_safe(again, f"There is already a site called {group}")
+    add_each_and_some_twice(post, "/hub/sites",
+                            "There is already a site called {}")  # names of 1 to 60 characters
     assert_safe(coordinator.get("/hub/sites"), *GROUPS)
     dashboard = assert_safe(coordinator.get("/hub/"), *GROUPS)
     labels = " ".join(text.get_text() for text in dashboard.select("svg text"))
