@@ -394,11 +394,13 @@ class SearchIndex:
         # the sections written in it; a section matches when one reading finds every word.
         searcher = self._searcher(ix)
         families = _families_held(searcher)
-        readings = [query for query in (_parser(name).parse(text) for name in families)
+        shelves = None if languages is None else frozenset(
+            f"{course}/{language}" for course, language in languages.items())
+        where = _shelves(searcher, shelves)
+        readings = [query for query in (_parser(name).parse(text)
+                                        for name in _families_on(searcher, shelves, where))
                     if query is not NullQuery]
         query = Or(readings) if readings else NullQuery
-        where = _shelves(searcher, None if languages is None else frozenset(
-            f"{course}/{language}" for course, language in languages.items()))
         # All matches at once: the total comes with them (a page of the top ten would
         # count them again, which costs as much as finding them).
         found = searcher.search(query, limit=None, filter=where)
@@ -478,6 +480,21 @@ def _shelves(searcher, shelves: frozenset | None) -> set:
         where = Term("own", "yes") if shelves is None else Or(
             [Term("shelf", shelf) for shelf in sorted(shelves)])
         found = cache[shelves] = set(searcher.docs_for_query(where))
+    return found
+
+
+def _families_on(searcher, shelves: frozenset | None, where: set) -> tuple[str, ...]:
+    """The language families the sections on these shelves are written in, worked out once
+    per searcher. Reading the words in another family finds only sections the reader does
+    not look through: in a library in two languages, half of a common word's matching."""
+    cache = searcher.__dict__.setdefault("_trainer_families_on", {})
+    found = cache.get(shelves)
+    if found is None:
+        written = {family(language) for language in searcher.reader().field_terms("written")
+                   if any(doc in where for doc in searcher.docs_for_query(
+                       Term("written", language)))}
+        found = cache[shelves] = tuple(name for name in _families_held(searcher)
+                                       if name in written)
     return found
 
 
