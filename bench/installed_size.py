@@ -38,6 +38,13 @@ def du(path: Path) -> int:
     return int(done.stdout.split()[0])
 
 
+def apparent(path: Path) -> int:
+    """Bytes of the files below path, as `du --apparent-size` counts them."""
+    done = subprocess.run(["du", "-s", "--block-size=1", "--apparent-size", str(path)],
+                          capture_output=True, text=True, check=True)
+    return int(done.stdout.split()[0])
+
+
 def build_stick(out: Path, wheels: Path) -> Path:
     """A stick for this machine, from the wheels in `wheels`."""
     done = subprocess.run([sys.executable, str(server.PROJECT / "build_usb.py"), "--out",
@@ -89,6 +96,10 @@ def measure(work: Path, wheels: Path) -> dict:
             "bytecode_mib": round(bytecode(box) / MIB, 1),
             "largest_mib": {name: round(size / MIB, 1) for name, size in largest(site)},
             "babel_locale_data_mib": round(du(site / "babel" / "locale-data") / MIB, 1),
+            # pip is there only because sqlite-utils requires it (for a command of its own).
+            "pip_mib": round(sum(du(path) for path in [*site.glob("pip"), *site.glob(
+                "pip-*.dist-info"), *(box / "bin").glob("pip*")]) / MIB, 1),
+            "apparent_mib": round(apparent(box) / MIB, 1),
             "packages": sorted(line.split("==")[0] for line in lock.read_text().splitlines()
                                if "==" in line)}
 
@@ -101,6 +112,8 @@ def print_report(result: dict) -> None:
     print(f"  Flask + waitress venv             {result['bare_mib']:7.1f} MiB")
     print("\nbiggest in site-packages: " + ", ".join(
         f"{name} {size}" for name, size in result["largest_mib"].items()))
+    print(f"pip (required by sqlite-utils) {result['pip_mib']} MiB; files' own sizes "
+          f"(du --apparent-size) {result['apparent_mib']} MiB")
     print(f"Babel's locale data: {result['babel_locale_data_mib']} MiB; "
           f"{len(result['packages'])} packages: {' '.join(result['packages'])}")
     met = result["venv_mib"] <= TARGET_MIB

@@ -163,8 +163,10 @@ def installed_size(outcomes: dict) -> list[Row]:
                 figures["venv_mib"] <= 100, anchor,
                 f"stick for {figures['target']} from build_usb.py, installed as install.sh "
                 f"does (venv without pip, the stick's pip, --require-hashes, courses copied); "
-                f"du in MiB; bytecode {figures['bytecode_mib']} MiB; biggest: {largest} MiB; "
-                f"Babel's locale data {figures['babel_locale_data_mib']} MiB")]
+                f"du in MiB (files' own sizes: {figures['apparent_mib']} MiB); bytecode "
+                f"{figures['bytecode_mib']} MiB; biggest: {largest} MiB; Babel's locale data "
+                f"{figures['babel_locale_data_mib']} MiB; pip, there only because sqlite-utils "
+                f"requires it, {figures['pip_mib']} MiB")]
 
 
 def search(outcomes: dict) -> list[Row]:
