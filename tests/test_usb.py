@@ -347,7 +347,9 @@ def test_a_full_disk_stops_the_install_and_the_previous_release_runs(stick, newe
         f"mount -t tmpfs -o size=150M tmpfs {box.prefix}",
         box.install(stick), box.install(newer_stick), box.health(),
         f"echo RELEASES $(ls {box.prefix}/releases)",
-        f"echo CURRENT $(basename $(readlink {box.prefix}/current))", namespaces="-mn")
+        f"echo CURRENT $(basename $(readlink {box.prefix}/current))",
+        # the pid file lives on the tmpfs only this namespace sees: stop the server from here
+        f"kill -- -$(cat {box.prefix}/trainer.pid)", namespaces="-mn")
     exits = [int(line.split()[1]) for line in output.splitlines()
              if line.startswith("INSTALL-EXIT")]
     assert exits == [0, 1], output
