@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from .conftest import FIXTURE_COURSES
 from .test_cli import free_port
@@ -56,3 +57,29 @@ def test_a_whole_class_keeping_connections_open_is_answered(tmp_path):
             phone.close()
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_requests_waiting_for_a_thread_are_not_logged_one_by_one(tmp_path):
+    home, port, log = tmp_path / "home", free_port(), tmp_path / "serve.log"
+    env = {**os.environ, "TRAINER_HOME": str(home), "TRAINER_COURSES_DIR": str(FIXTURE_COURSES)}
+    with open(log, "wb") as output:
+        server = subprocess.Popen([sys.executable, "-m", "trainer", "serve", "--host",
+                                   "127.0.0.1", "--port", str(port), "--threads", "1"],
+                                  env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        wait_for_health(port, server)
+
+        def page(_) -> int:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            try:
+                connection.request("GET", "/login")
+                return connection.getresponse().status
+            finally:
+                connection.close()
+
+        with ThreadPoolExecutor(16) as crowd:  # one thread serves: most of them wait
+            assert set(crowd.map(page, range(200))) == {200}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert "Task queue depth" not in log.read_text()

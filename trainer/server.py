@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import logging
 
 import waitress
 
@@ -36,6 +37,9 @@ def return_large_blocks_to_the_system() -> bool:
 
 
 def serve(app, host: str, port: int, threads: int) -> None:
+    # A few requests waiting for a thread is what a class's load looks like on a small box,
+    # not a warning: waitress would log a line for each one, holding its task queue's lock.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     gc.collect()
     gc.freeze()  # start-up objects (catalog, templates) are never collected: skip them
     waitress.serve(app, host=host, port=port, threads=threads, ident="trainer",
