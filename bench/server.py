@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+from contextlib import suppress
 from pathlib import Path
 
 HOST = "127.0.0.1"
@@ -23,6 +24,7 @@ COOKIE_NAME = "trainer_session"
 LEARNER_PASSWORD = "bench-pass-1234"
 COORDINATOR_PASSWORD = "bench-coordinator-1234"
 READY_TIMEOUT = 20.0
+INDEX_TIMEOUT = 120.0
 STOP_TIMEOUT = 5.0
 CSRF_INPUT = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
 
@@ -78,9 +80,10 @@ class Server:
         self.ready_path = ready_path
         self.log_path = log_path
         self.started = time.perf_counter()
-        with open(log_path, "wb") as log:
+        with open(log_path, "wb") as log:  # a session of its own: stopped with its children
             self.process = subprocess.Popen([*command, "--port", str(self.port)], env=env,
-                                            stdout=log, stderr=subprocess.STDOUT)
+                                            stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
         try:
             self.startup_seconds = self.wait_ready()
         except BaseException:
@@ -116,15 +119,34 @@ class Server:
         the peak of what happened since."""
         Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
 
+    def children(self) -> list[int]:
+        """The process ids of the server's children (trainer's search indexing, for one)."""
+        found = []
+        for task in Path(f"/proc/{self.process.pid}/task").glob("*/children"):
+            found += [int(pid) for pid in task.read_text().split()]
+        return found
+
+    def wait_for_indexing(self, home: str) -> None:
+        """Wait until the search index is built and the child building it has ended, so
+        that indexing does not share the CPUs with what is measured."""
+        deadline = time.monotonic() + INDEX_TIMEOUT
+        while not (Path(home) / "search-index" / "READY").is_file() or self.children():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the search index was not built in time")
+            time.sleep(0.1)
+
     def stop(self) -> None:
-        """Ask the process to stop; kill it if it does not."""
+        """Ask the process and its children to stop (SIGTERM to its session); kill them if
+        they do not. A server stopped alone would leave its indexing child running on."""
         if self.process.poll() is not None:
             return
-        self.process.terminate()
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            with suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
     def __enter__(self) -> Server:
@@ -137,9 +159,16 @@ class Server:
 
 
 def start_trainer(home: str, threads: int = 4) -> Server:
-    """`trainer serve` on a free port of 127.0.0.1, ready to answer."""
+    """`trainer serve` on a free port of 127.0.0.1, ready to answer, its search index built
+    (it builds it in a child process when it starts)."""
     command = [*TRAINER_CLI, "serve", "--host", HOST, "--threads", str(threads)]
-    return Server(command, trainer_env(home), Path(home) / "serve.log", "/healthz")
+    started = Server(command, trainer_env(home), Path(home) / "serve.log", "/healthz")
+    try:
+        started.wait_for_indexing(home)
+    except BaseException:
+        started.stop()
+        raise
+    return started
 
 
 def fetch(port: int, path: str, headers: dict | None = None, method: str = "GET",

@@ -363,17 +363,6 @@ def cli(home: str, *arguments: str) -> str:
     return done.stdout
 
 
-def wait_for_search_index(home: str, timeout: float = 120.0) -> None:
-    """The hub indexes the bundled courses at start, in a child: let it finish first, so it
-    does not share the CPUs with the sync being timed."""
-    deadline = time.monotonic() + timeout
-    while not (Path(home) / "search-index" / "READY").is_file():
-        if time.monotonic() > deadline:
-            raise RuntimeError("the hub's search index was not ready in time")
-        time.sleep(0.1)
-    time.sleep(1.0)  # the indexing child exits after writing READY
-
-
 def count_events(home: str, node_id: str | None = None) -> int:
     """How many events the instance holds (of one node's origins only, with node_id)."""
     with sqlite3.connect(Path(home) / "trainer.db") as db:
@@ -412,7 +401,6 @@ def main() -> None:
         cli(hub_home, "sites", "add", "Kisumu")
         token = cli(hub_home, "sites", "token", "Kisumu").strip()
         with server.start_trainer(hub_home) as hub:
-            wait_for_search_index(hub_home)
             cli(box_home, "init")
             cli(box_home, "enrol", "--hub", f"http://{server.HOST}:{hub.port}", "--token", token)
             learners, fill_seconds = fill_box(box_home, args.events, args.class_size)
