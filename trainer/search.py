@@ -155,6 +155,7 @@ class SearchIndex:
         self._start_lock = threading.Lock()
         self._building = False
         self._in_child = False
+        self._child: subprocess.Popen | None = None  # the update running in a child, if any
         self._stopped = False
         self._rebuild_asked = False  # a reader met a damaged index
         self._local = threading.local()  # each serving thread keeps its searcher open
@@ -205,12 +206,13 @@ class SearchIndex:
         environment = {**os.environ, "TRAINER_HOME": str(self.folder.parent),
                        "TRAINER_COURSES_DIR": str(self.library.courses_dir)}
         command = [sys.executable, "-m", "trainer", "reindex", *([] if full else ["--changed"])]
-        child = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE, text=True)
+        child = self._child = subprocess.Popen(command, env=environment,
+                                               stdout=subprocess.DEVNULL,
+                                               stderr=subprocess.PIPE, text=True)
         with suppress(OSError):  # the child gives way to serving pages
             os.setpriority(os.PRIO_PROCESS, child.pid, CHILD_NICENESS)
         _, errors = child.communicate()
-        if child.returncode != 0:
+        if child.returncode != 0 and not self._stopped:
             raise RuntimeError(errors.strip()[-500:] or f"exit {child.returncode}")
 
     def update(self, progress=None) -> int:
@@ -452,6 +454,9 @@ class SearchIndex:
         """Stop the writer, close every searcher and the index (the app is going away)."""
         self._stopped = True
         self._wake.set()
+        child = self._child
+        if child is not None and child.poll() is None:  # a killed writer keeps the index
+            child.terminate()
         with self._start_lock:
             searchers, self._searchers = self._searchers, []
         for _, searcher in searchers:

@@ -6,6 +6,8 @@ import ctypes
 import ctypes.util
 import gc
 import logging
+import signal
+import sys
 
 import waitress
 
@@ -42,6 +44,12 @@ def serve(app, host: str, port: int, threads: int) -> None:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     gc.collect()
     gc.freeze()  # start-up objects (catalog, templates) are never collected: skip them
-    waitress.serve(app, host=host, port=port, threads=threads, ident="trainer",
-                   clear_untrusted_proxy_headers=True, max_request_body_size=MAX_BODY,
-                   connection_limit=CONNECTION_LIMIT, _quiet=True)
+    # SIGTERM (systemd, kill) ends the server as Ctrl+C does: waitress lets the requests under
+    # way finish, and the search index's child process stops with it instead of running on.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="trainer",
+                       clear_untrusted_proxy_headers=True, max_request_body_size=MAX_BODY,
+                       connection_limit=CONNECTION_LIMIT, _quiet=True)
+    finally:
+        app.extensions["trainer"].search.close()
