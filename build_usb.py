@@ -185,6 +185,17 @@ def fetch_wheels(target: Target, wheels: Path, app_wheel: Path,
                          f"machine online?):\n{done.stderr[-2000:]}")
 
 
+# Left out of the locks, which install.sh installs with --no-deps: sqlite-utils lists pip
+# (14 MB) for its own `sqlite-utils install` command, which a box never runs. The stick's pip
+# wheel still does the installing, run from the wheel itself.
+NOT_INSTALLED = {"pip"}
+
+
+def lock_options(lock: Path) -> list[str]:
+    """pip's options to install a lock as install.sh does: every wheel pinned, no other."""
+    return ["--no-deps", "--require-hashes", "-r", str(lock)]
+
+
 def lock_text(entries: list[dict]) -> str:
     """A requirements file pinning each wheel by version and SHA-256 (pip --require-hashes)."""
     return "".join(f"{e['name']}=={e['version']} --hash=sha256:{e['sha256']}\n" for e in entries)
@@ -244,7 +255,8 @@ def _build(out: Path, targets: list[Target], courses: Path, wheels_from: Path | 
     for number, target in enumerate(targets, 1):
         say(f"[{number}/{len(targets)}] wheels for {target.name}")
         fetch_wheels(target, wheels, app_wheel, wheels_from)
-        entries = resolve(target, wheels, [str(app_wheel)], offline=True)
+        entries = [entry for entry in resolve(target, wheels, [str(app_wheel)], offline=True)
+                   if entry["name"].lower() not in NOT_INSTALLED]
         (locks / f"{target.name}.txt").write_text(lock_text(entries))
         sizes[target.name] = sum((wheels / e["file"]).stat().st_size for e in entries)
         # what install.sh counts on when it checks the box's free space
@@ -259,8 +271,7 @@ def _build(out: Path, targets: list[Target], courses: Path, wheels_from: Path | 
     (out / "RELEASE").write_text(f"{version}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}\n")
     say("Checking every target offline, as the box will")
     for target in targets:
-        resolve(target, wheels, ["--require-hashes", "-r", str(locks / f"{target.name}.txt")],
-                offline=True)
+        resolve(target, wheels, lock_options(locks / f"{target.name}.txt"), offline=True)
         say(f"  {target.name}: resolves from the stick alone")
     (out / "SHA256SUMS").write_text(checksums(out))
     say("")

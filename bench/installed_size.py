@@ -85,7 +85,7 @@ def measure(work: Path, wheels: Path) -> dict:
     stick = build_stick(work / "stick", wheels)
     lock = next((stick / "locks").glob("*.txt"))
     box = work / "release"
-    pip_install(new_venv(box), stick, "--require-hashes", "-r", str(lock))
+    pip_install(new_venv(box), stick, "--require-hashes", "--no-deps", "-r", str(lock))
     subprocess.run(["cp", "-R", str(stick / "courses"), str(box / "courses")], check=True)
     bare = work / "bare"
     pip_install(new_venv(bare), stick, *BARE_PACKAGES)

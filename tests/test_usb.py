@@ -191,8 +191,8 @@ def test_every_default_target_resolves_offline(full_stick):
     for name in ("aarch64-cp311", "aarch64-cp313", "x86_64-cp311", "x86_64-cp313"):
         assert f"{name}: resolves from the stick alone" in shown
         target = build_usb.Target.parse(name.replace("-cp3", "-3."))
-        resolved = build_usb.resolve(target, full_stick / "wheels", [
-            "--require-hashes", "-r", str(full_stick / "locks" / f"{name}.txt")], offline=True)
+        resolved = build_usb.resolve(target, full_stick / "wheels", build_usb.lock_options(
+            full_stick / "locks" / f"{name}.txt"), offline=True)
         files = {entry["file"] for entry in resolved}
         assert any("pynacl" in f.lower() and target.arch in f for f in files), files
 
@@ -248,6 +248,9 @@ def test_a_box_with_no_network_installs_from_the_stick(stick, installed):
     current = (installed.prefix / "current").resolve()
     assert current == installed.prefix / "releases" / release(stick)
     assert (current / ".installed").exists()
+    # pip installs from its wheel on the stick; the box's venv holds none (sqlite-utils lists it)
+    assert not list(current.glob("lib/python3*/site-packages/pip"))
+    assert list(current.glob("lib/python3*/site-packages/sqlite_utils"))
     # Running it twice is harmless: nothing to do while it runs and answers.
     again = installed.run(installed.install(stick))
     assert exit_of(again) == 0 and "Nothing to do" in again, again

@@ -5,7 +5,8 @@
 #
 # 1. Checks first, and changes nothing when a check fails: the stick's checksums, Python 3.11
 #    or newer with venv, a set of wheels for this box, free space.
-# 2. Installs into PREFIX/releases/RELEASE (pip --no-index --isolated --require-hashes).
+# 2. Installs into PREFIX/releases/RELEASE (pip --no-index --isolated --require-hashes --no-deps:
+#    the lock lists every wheel to install).
 # 3. Stops the running trainer, backs up its database (PREFIX/backups), runs the migrations.
 # 4. Starts the new release (the trainer.service systemd unit, or with --no-systemd a plain
 #    background process whose pid is in PREFIX/trainer.pid).
@@ -200,7 +201,7 @@ else
   say "Installing $RELEASE into $NEW…"
   "$PYTHON" -m venv --without-pip "$NEW" || roll_back "cannot make the virtual environment"
   "$NEW/bin/python" "$PIP_WHEEL/pip" install --no-index --isolated --require-hashes \
-    --no-warn-script-location \
+    --no-deps --no-warn-script-location \
     --disable-pip-version-check -q --find-links "$STICK/wheels" \
     -r "$STICK/locks/$TARGET.txt" || roll_back "pip could not install the wheels"
   cp -R "$STICK/courses" "$NEW/courses" || roll_back "cannot copy the courses"
