@@ -7,7 +7,7 @@ Builds a stick for this machine with build_usb.py (`--targets this`) from a fold
 downloaded before (default: the tests' cache, ~/.cache/trainer/usb-wheels or
 TRAINER_WHEEL_CACHE), so nothing is downloaded. Then, as install.sh does: `python -m venv
 --without-pip`, the stick's pip run from its wheel with `--no-index --isolated
---require-hashes` on the stick's lock, and the courses copied in. Sizes are `du`'s (disk
+--require-hashes --no-deps` on the stick's lock, and the courses copied in. Sizes are `du`'s (disk
 blocks, MiB as `du -sh` shows them); pip compiles every module, so bytecode is counted.
 """
 
@@ -96,7 +96,7 @@ def measure(work: Path, wheels: Path) -> dict:
             "bytecode_mib": round(bytecode(box) / MIB, 1),
             "largest_mib": {name: round(size / MIB, 1) for name, size in largest(site)},
             "babel_locale_data_mib": round(du(site / "babel" / "locale-data") / MIB, 1),
-            # pip is there only because sqlite-utils requires it (for a command of its own).
+            # sqlite-utils lists pip (for a command of its own); the locks leave it out.
             "pip_mib": round(sum(du(path) for path in [*site.glob("pip"), *site.glob(
                 "pip-*.dist-info"), *(box / "bin").glob("pip*")]) / MIB, 1),
             "apparent_mib": round(apparent(box) / MIB, 1),
@@ -112,7 +112,7 @@ def print_report(result: dict) -> None:
     print(f"  Flask + waitress venv             {result['bare_mib']:7.1f} MiB")
     print("\nbiggest in site-packages: " + ", ".join(
         f"{name} {size}" for name, size in result["largest_mib"].items()))
-    print(f"pip (required by sqlite-utils) {result['pip_mib']} MiB; files' own sizes "
+    print(f"pip in the venv {result['pip_mib']} MiB; files' own sizes "
           f"(du --apparent-size) {result['apparent_mib']} MiB")
     print(f"Babel's locale data: {result['babel_locale_data_mib']} MiB; "
           f"{len(result['packages'])} packages: {' '.join(result['packages'])}")

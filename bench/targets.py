@@ -162,11 +162,12 @@ def installed_size(outcomes: dict) -> list[Row]:
                 "MiB", f"{figures['venv_mib'] / figures['bare_mib']:.0f} ×", target,
                 figures["venv_mib"] <= 100, anchor,
                 f"stick for {figures['target']} from build_usb.py, installed as install.sh "
-                f"does (venv without pip, the stick's pip, --require-hashes, courses copied); "
+                f"does (venv without pip, the stick's pip, --require-hashes --no-deps, courses "
+                f"copied); "
                 f"du in MiB (files' own sizes: {figures['apparent_mib']} MiB); bytecode "
                 f"{figures['bytecode_mib']} MiB; biggest: {largest} MiB; Babel's locale data "
-                f"{figures['babel_locale_data_mib']} MiB; pip, there only because sqlite-utils "
-                f"requires it, {figures['pip_mib']} MiB")]
+                f"{figures['babel_locale_data_mib']} MiB; pip in the venv {figures['pip_mib']} "
+                f"MiB")]
 
 
 def search(outcomes: dict) -> list[Row]:
