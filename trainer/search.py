@@ -250,9 +250,9 @@ class SearchIndex:
     def rebuild(self, progress=None) -> int:
         """Index every lesson again, from nothing (`trainer reindex`, or after a reader met a
         damaged index), without reading the old index."""
-        self._discard()
-        self._building = True
+        self._building = True  # before the old one goes: a search meanwhile says so
         try:
+            self._discard()
             ix = self._open(create=True)
             items = list(self._wanted().values())
             self._write(ix, items, None, progress)
@@ -379,7 +379,9 @@ class SearchIndex:
             return Results("building")
         with _damaged_files_closed():
             try:
-                return self._search(text, languages, page)
+                results = self._search(text, languages, page)
+                # a build that began after the check above may have emptied what was read
+                return Results("building") if self._building else results
             except Exception as error:  # noqa: BLE001 - a damaged index must not fail a page
                 log.error("search index unreadable (%s); asking for a new one", repr(error))
         self._rebuild_asked = True  # the writer makes it again; a request never writes
