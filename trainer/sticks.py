@@ -1,10 +1,13 @@
 """USB sticks on the coordinator's pages: the sticks mounted on the box, the folder to import
 from (on a stick, or an uploaded .tar when the stick is in a phone or laptop), and a folder
-made for a stick sent as one .tar download instead."""
+made for a stick sent as one .tar download instead; and writing onto a stick someone else
+prepared without following the links it holds."""
 
 from __future__ import annotations
 
 import io
+import os
+import secrets
 import shutil
 import tarfile
 import tempfile
@@ -17,6 +20,30 @@ from flask_babel import gettext as _
 
 MOUNT_POINTS = ("/media/*/*", "/media/*", "/run/media/*/*", "/mnt/*")
 LARGEST_UPLOAD = 60 * 1024 * 1024  # below the server's own cap; bigger ones go by stick
+
+
+def own_folder(path: Path) -> Path:
+    """`path` made a folder of its own: a link there (it could lead anywhere on this node) is
+    removed first."""
+    if path.is_symlink():
+        path.unlink()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def replace_file(path: Path, write: Callable[[Path], object]) -> Path:
+    """`write(new)` fills a new file under a name nothing else has, which then replaces
+    `path`: a link left at `path` is replaced, never written through."""
+    new = path.parent / f".{path.name}.{secrets.token_hex(4)}.part"
+    with open(new, "x"):
+        pass
+    try:
+        write(new)
+        os.replace(new, path)
+    except BaseException:
+        new.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def mounted() -> list[str]:

@@ -9,14 +9,13 @@ over sync, with its files named by SHA-256.
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlite_utils import Database
 
+from .. import sticks
 from . import package, packages
 from .store import Store
 
@@ -51,29 +50,17 @@ def write(home: Path, folder: Path, chosen: list[packages.Signed]) -> Path:
     store, target = Store(home), Path(folder) / FOLDER
     files = target / "files"
     for made in (target, files):  # a stick someone else prepared: its links are not followed
-        if made.is_symlink():
-            made.unlink()
-        made.mkdir(parents=True, exist_ok=True)
+        sticks.own_folder(made)
     for signed in chosen:
         for item in signed.body["files"]:
             copy = files / item["sha256"]
             if copy.is_symlink() or not copy.is_file() or copy.stat().st_size != item["size"]:
-                temporary = _new_name(files, item["sha256"])
-                shutil.copyfile(store.blob(item["sha256"]), temporary)
-                os.replace(temporary, copy)  # replaces a link, never writes where it leads
-        name = target / f"{signed.course_id}-{signed.version}.json"
-        temporary = _new_name(target, name.name)
-        temporary.write_text(json.dumps(signed.as_json()), encoding="utf-8")
-        os.replace(temporary, name)
+                blob = store.blob(item["sha256"])
+                sticks.replace_file(copy, lambda new, blob=blob: shutil.copyfile(blob, new))
+        sticks.replace_file(target / f"{signed.course_id}-{signed.version}.json",
+                            lambda new, signed=signed: new.write_text(
+                                json.dumps(signed.as_json()), encoding="utf-8"))
     return target
-
-
-def _new_name(folder: Path, name: str) -> Path:
-    """A file made empty under a name nothing else has (not a link planted there)."""
-    path = folder / f".{name}.{secrets.token_hex(4)}.part"
-    with open(path, "x"):
-        pass
-    return path
 
 
 def packs_in(path: Path) -> list[Path]:

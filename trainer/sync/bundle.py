@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from .. import clock, events
+from .. import clock, events, sticks
 from ..db import immediate
 from ..events import canonical_json
 from ..i18n import lazy_text as _l
@@ -231,17 +230,11 @@ def write_receipt(db: Database, folder: Path) -> Path:
     origin, _ = events.origin_of(db)
     receipt = {"node": node_id, "origin": origin, "vv": events.version_vector(db)}
     text = canonical_json(receipt)
-    receipts = Path(folder) / RECEIPTS
-    if receipts.is_symlink():  # a link the stick holds could lead anywhere on this node
-        receipts.unlink()
-    receipts.mkdir(exist_ok=True)
-    path = receipts / f"{node_id}.json"
-    temporary = receipts / f".{node_id}.{secrets.token_hex(4)}"
-    with open(temporary, "x", encoding="utf-8") as handle:  # new: never through a link
-        handle.write(json.dumps({"receipt": receipt, "signature": keys.sign(
-            seed, hashlib.sha256(text.encode()).hexdigest())}))
-    os.replace(temporary, path)  # replaces a link left there, not what it leads to
-    return path
+    signed = json.dumps({"receipt": receipt, "signature": keys.sign(
+        seed, hashlib.sha256(text.encode()).hexdigest())})
+    receipts = sticks.own_folder(Path(folder) / RECEIPTS)  # the stick's links not followed
+    return sticks.replace_file(receipts / f"{node_id}.json",
+                               lambda new: new.write_text(signed, encoding="utf-8"))
 
 
 def bundles_in(path: Path) -> list[Path]:
